@@ -1,0 +1,43 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "hld",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hld", targets: ["HLDCLI"]),
+        .library(name: "HLD", targets: ["HLD"]),
+        .library(name: "YAML", targets: ["YAML"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "HLD", dependencies: ["YAML", "Git"]),
+        .executableTarget(
+            name: "HLDCLI",
+            dependencies: [
+                "HLD",
+                "YAML",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "HLDTests", dependencies: ["HLD"]),
+        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

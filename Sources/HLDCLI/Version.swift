@@ -1,0 +1,17 @@
+import ArgumentParser
+import HLD
+
+extension HLDCommand {
+    struct Version: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print hld's version and the libyaml and libgit2 versions it runs with."
+        )
+
+        func run() {
+            let info = BuildInfo.current
+            print("hld \(info.hld)")
+            print("libyaml \(info.libyaml)")
+            print("libgit2 \(info.libgit2)")
+        }
+    }
+}

@@ -1,0 +1,287 @@
+import Foundation
+
+/// Limits that keep hostile input from exhausting memory or the stack.
+public struct ParseLimits: Sendable {
+    /// Deepest nesting of sequences and mappings accepted.
+    public var maxDepth: Int
+    /// Most nodes that aliases may add to one document by expansion (an alias bomb
+    /// multiplies a few lines into billions of nodes).
+    public var maxAliasExpansion: Int
+
+    public init(maxDepth: Int = 1000, maxAliasExpansion: Int = 1_000_000) {
+        self.maxDepth = maxDepth
+        self.maxAliasExpansion = maxAliasExpansion
+    }
+
+    public static let `default` = ParseLimits()
+}
+
+/// Reads a YAML (or JSON) stream one document at a time, each a `Node` tree with aliases
+/// expanded, merge keys (`<<`) applied and duplicate keys rejected.
+///
+/// JSON is read by the same parser (every JSON text is YAML); its strings come out as
+/// double-quoted scalars and its numbers, booleans and nulls as plain scalars.
+public final class DocumentReader {
+    private let events: EventParser
+    private let limits: ParseLimits
+    private var done = false
+
+    /// Reads from UTF-8 (or BOM-marked UTF-16) bytes; `file` names the source in errors.
+    public init(bytes: [UInt8], file: String? = nil, limits: ParseLimits = .default) {
+        self.events = EventParser(bytes: bytes, file: file)
+        self.limits = limits
+    }
+
+    public convenience init(text: String, file: String? = nil, limits: ParseLimits = .default) {
+        self.init(bytes: Array(text.utf8), file: file, limits: limits)
+    }
+
+    /// Reads the file at `path`; the path names the source in errors.
+    public convenience init(contentsOf path: String, limits: ParseLimits = .default) throws(YAMLError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw YAMLError(.io, "cannot read the file", file: path)
+        }
+        self.init(bytes: [UInt8](data), file: path, limits: limits)
+    }
+
+    /// The next document, or nil at the end of the stream.
+    public func next() throws(YAMLError) -> Node? {
+        guard !done else { return nil }
+        do throws(YAMLError) {
+            while true {
+                let event = try events.next()
+                switch event.kind {
+                case .streamStart, .documentEnd:
+                    continue
+                case .streamEnd:
+                    done = true
+                    return nil
+                case .documentStart:
+                    var composer = Composer(events: events, limits: limits)
+                    return try composer.composeDocument()
+                default:
+                    throw events.error(.syntax, "unexpected event outside a document", at: event.start)
+                }
+            }
+        } catch {
+            done = true
+            throw error
+        }
+    }
+
+    /// Every remaining document.
+    public func readAll() throws(YAMLError) -> [Node] {
+        var documents: [Node] = []
+        while let document = try next() { documents.append(document) }
+        return documents
+    }
+}
+
+extension Node {
+    /// Parses every document of a YAML or JSON stream.
+    public static func documents(in text: String, file: String? = nil, limits: ParseLimits = .default) throws(YAMLError) -> [Node] {
+        try DocumentReader(text: text, file: file, limits: limits).readAll()
+    }
+
+    /// Parses a stream that must hold exactly one document (an empty stream is one null
+    /// document, as an empty config file means "nothing set").
+    public static func document(in text: String, file: String? = nil, limits: ParseLimits = .default) throws(YAMLError) -> Node {
+        try single(DocumentReader(text: text, file: file, limits: limits), file: file)
+    }
+
+    /// Reads a file holding exactly one YAML or JSON document.
+    public static func document(contentsOf path: String, limits: ParseLimits = .default) throws(YAMLError) -> Node {
+        try single(DocumentReader(contentsOf: path, limits: limits), file: path)
+    }
+
+    private static func single(_ reader: DocumentReader, file: String?) throws(YAMLError) -> Node {
+        guard let first = try reader.next() else { return Node(.scalar("", .plain), mark: Mark(line: 1, column: 1)) }
+        if let second = try reader.next() {
+            throw YAMLError(.documentCount, "expected a single document, found another one here", file: file, mark: second.mark)
+        }
+        return first
+    }
+}
+
+/// Builds one document's node tree from parse events, without recursion (depth is bounded
+/// by `ParseLimits.maxDepth`, not by the stack).
+private struct Composer {
+    /// A collection being built. A class so appending to `items` never copies the array.
+    final class Frame {
+        let isMapping: Bool
+        let tag: String?
+        let anchor: String?
+        let mark: Mark
+        var items: [Node] = []
+        var pairs: [Node.Pair] = []
+        var pendingKey: Node?
+        var size = 1
+        var hasMergeKey = false
+
+        init(isMapping: Bool, tag: String?, anchor: String?, mark: Mark) {
+            self.isMapping = isMapping
+            self.tag = tag
+            self.anchor = anchor
+            self.mark = mark
+        }
+    }
+
+    let events: EventParser
+    let limits: ParseLimits
+    var frames: [Frame] = []
+    var anchors: [String: (node: Node, size: Int)] = [:]
+    var expanded = 0
+    var root: Node?
+
+    init(events: EventParser, limits: ParseLimits) {
+        self.events = events
+        self.limits = limits
+    }
+
+    mutating func composeDocument() throws(YAMLError) -> Node {
+        while true {
+            let event = try events.next()
+            switch event.kind {
+            case .scalar(let text, let style):
+                try attach(Node(.scalar(text, style), tag: event.tag, mark: event.start), size: 1, anchor: event.anchor)
+            case .alias(let name):
+                guard let (node, size) = anchors[name] else {
+                    throw events.error(.undefinedAlias, "undefined alias *\(name)", at: event.start)
+                }
+                expanded += size
+                if expanded > limits.maxAliasExpansion {
+                    throw events.error(
+                        .aliasExpansionLimit,
+                        "aliases expand to more than \(limits.maxAliasExpansion) nodes in this document (an alias bomb?)",
+                        at: event.start)
+                }
+                var copy = node
+                copy.mark = event.start
+                try attach(copy, size: size, anchor: nil)
+            case .sequenceStart, .mappingStart:
+                guard frames.count < limits.maxDepth else {
+                    throw events.error(.depthLimit, "collections nested deeper than \(limits.maxDepth) levels", at: event.start)
+                }
+                var isMapping = false
+                if case .mappingStart = event.kind { isMapping = true }
+                frames.append(Frame(isMapping: isMapping, tag: event.tag, anchor: event.anchor, mark: event.start))
+            case .sequenceEnd:
+                let frame = frames.removeLast()
+                try attach(Node(.sequence(frame.items), tag: frame.tag, mark: frame.mark), size: frame.size, anchor: frame.anchor)
+            case .mappingEnd:
+                let frame = frames.removeLast()
+                let pairs = try finishMapping(frame)
+                try attach(Node(.mapping(pairs), tag: frame.tag, mark: frame.mark), size: frame.size, anchor: frame.anchor)
+            case .documentEnd:
+                return root ?? Node(.scalar("", .plain), mark: event.start)
+            case .streamStart, .streamEnd, .documentStart:
+                throw events.error(.syntax, "unexpected event inside a document", at: event.start)
+            }
+        }
+    }
+
+    private mutating func attach(_ node: Node, size: Int, anchor: String?) throws(YAMLError) {
+        if let anchor { anchors[anchor] = (node, size) }
+        guard let frame = frames.last else {
+            root = node
+            return
+        }
+        frame.size += size
+        if !frame.isMapping {
+            frame.items.append(node)
+        } else if let key = frame.pendingKey {
+            frame.pairs.append(Node.Pair(key: key, value: node))
+            frame.pendingKey = nil
+        } else {
+            if node.isMergeKey { frame.hasMergeKey = true }
+            frame.pendingKey = node
+        }
+    }
+
+    /// Rejects duplicate keys, then applies merge keys: merged entries never override the
+    /// mapping's own keys, and among several merged mappings the earlier one wins.
+    private func finishMapping(_ frame: Frame) throws(YAMLError) -> [Node.Pair] {
+        let pairs = frame.pairs
+        try checkDuplicates(pairs.filter { !$0.key.isMergeKey })
+        guard frame.hasMergeKey else { return pairs }
+
+        var seen = KeySet()
+        for pair in pairs where !pair.key.isMergeKey { seen.insert(pair.key) }
+        var result: [Node.Pair] = []
+        for pair in pairs {
+            guard pair.key.isMergeKey else {
+                result.append(pair)
+                continue
+            }
+            let sources: [Node]
+            switch pair.value.content {
+            case .mapping: sources = [pair.value]
+            case .sequence(let items) where items.allSatisfy(\.isMapping): sources = items
+            default:
+                throw events.error(.invalidMergeKey, "the value of a merge key (<<) must be a mapping or a list of mappings", at: pair.value.mark)
+            }
+            for source in sources {
+                guard case .mapping(let merged) = source.content else { continue }
+                for entry in merged where !seen.contains(entry.key) {
+                    seen.insert(entry.key)
+                    result.append(entry)
+                }
+            }
+        }
+        return result
+    }
+
+    private func checkDuplicates(_ pairs: [Node.Pair]) throws(YAMLError) {
+        guard pairs.count > 1 else { return }
+        if pairs.count <= 8 {
+            for i in 1..<pairs.count {
+                for j in 0..<i where pairs[j].key == pairs[i].key {
+                    throw duplicate(pairs[i].key, first: pairs[j].key)
+                }
+            }
+            return
+        }
+        var seen = KeySet()
+        for pair in pairs {
+            if let first = seen.member(equalTo: pair.key) { throw duplicate(pair.key, first: first) }
+            seen.insert(pair.key)
+        }
+    }
+
+    private func duplicate(_ key: Node, first: Node) -> YAMLError {
+        let name: String
+        if case .scalar(let text, _) = key.content { name = "\"\(text)\"" } else { name = "(a complex key)" }
+        return events.error(.duplicateKey, "duplicate key \(name); it was first defined at \(first.mark)", at: key.mark)
+    }
+}
+
+/// Mapping keys seen so far: scalars by identity, anything else by linear equality.
+private struct KeySet {
+    var scalars: [ScalarIdentity: Node] = [:]
+    var others: [Node] = []
+
+    mutating func insert(_ key: Node) {
+        if let id = key.scalarIdentity { scalars[id] = scalars[id] ?? key } else { others.append(key) }
+    }
+
+    func member(equalTo key: Node) -> Node? {
+        if let id = key.scalarIdentity { return scalars[id] }
+        return others.first { $0 == key }
+    }
+
+    func contains(_ key: Node) -> Bool { member(equalTo: key) != nil }
+}
+
+extension Node {
+    /// A YAML 1.1 merge key: plain `<<` or one tagged `!!merge`.
+    var isMergeKey: Bool {
+        guard case .scalar(let text, let style) = content else { return false }
+        if tag == Tag.merge { return true }
+        return tag == nil && style == .plain && text == "<<"
+    }
+
+    var isMapping: Bool {
+        if case .mapping = content { return true }
+        return false
+    }
+}
