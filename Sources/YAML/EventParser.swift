@@ -171,18 +171,27 @@ package final class EventParser {
             mark = Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1)
         }
         var message = problem
+        if problem == "found character that cannot start any token", text.character(at: mark) == "\t" {
+            message = "found a tab character where YAML allows only spaces (indent with spaces)"
+        }
         if kind == .encoding {
             message = "invalid text encoding: \(problem)"
             if p.problem_value != -1 { message += " (byte 0x\(String(p.problem_value, radix: 16, uppercase: true)))" }
-        } else if let context = p.context.map({ String(cString: $0) }) {
-            let contextMark = Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1)
-            message += " (\(context) at \(contextMark))"
         }
-        return error(kind, message, at: mark)
+        var context: String?
+        if kind != .encoding, let what = p.context.map({ String(cString: $0) }) {
+            context = "\(what) at \(Mark(line: Int(p.context_mark.line) + 1, column: Int(p.context_mark.column) + 1))"
+        }
+        return error(kind, message, at: mark, context: context)
     }
 
     /// An error at `mark` in this parser's source, quoting the line.
-    func error(_ kind: YAMLError.Kind, _ message: String, at mark: Mark) -> YAMLError {
-        YAMLError(kind, message, file: file, mark: mark, sourceLine: text.line(mark.line))
+    /// `context` is what the parser was in the middle of ("while parsing a flow sequence").
+    func error(_ kind: YAMLError.Kind, _ message: String, at mark: Mark, context: String? = nil) -> YAMLError {
+        let line = text.line(mark.line)
+        var full = message
+        if line == nil { full += " at the end of the input" }
+        if let context { full += " (\(context))" }
+        return YAMLError(kind, full, file: file, mark: mark, sourceLine: line)
     }
 }

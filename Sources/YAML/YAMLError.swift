@@ -67,13 +67,19 @@ struct SourceText: Sendable {
                 current += 1
                 if current == line { start = i + 1; found = true; break }
             }
-            guard found else { return nil }
+            guard found, start < bytes.count else { return nil }
         }
         var end = start
         while end < bytes.count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
         let slice = bytes[start..<end]
         // An invalid byte would make the quoted line itself unreadable; show U+FFFD instead.
         return String(decoding: slice, as: UTF8.self)
+    }
+
+    /// The character at a mark, if the mark is inside the text.
+    func character(at mark: Mark) -> Character? {
+        guard let line = line(mark.line), mark.column >= 1, mark.column <= line.count else { return nil }
+        return line[line.index(line.startIndex, offsetBy: mark.column - 1)]
     }
 
     /// The 1-based line and character column of a byte offset.
