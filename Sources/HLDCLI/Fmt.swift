@@ -19,23 +19,46 @@ extension HLDCommand {
         var files: [String]
 
         func run() throws {
-            var documents: [Node] = []
-            for file in files {
-                do {
-                    documents += try DocumentReader(contentsOf: file).readAll()
-                } catch {
-                    printError(error.description)
-                    throw ExitCode.failure
-                }
-            }
-            let text: String
+            // Each document is emitted as soon as it is parsed and its tree dropped, so memory
+            // holds the input and the output text, not every tree; the output is held back
+            // until every file has parsed.
+            let writer = YAMLWriter(options: EmitOptions(explicitDocumentStart: true))
+            var output: [UInt8] = []
+            // Canonical output is about as long as the input; reserving that up front avoids
+            // a grow-and-copy of the whole buffer, which would double peak memory.
+            let inputSize = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+            output.reserveCapacity(inputSize + inputSize / 8)
             do {
-                text = try Node.yaml(documents: documents, options: EmitOptions(explicitDocumentStart: true))
+                for file in files {
+                    let reader = try DocumentReader(contentsOf: file)
+                    while let document = try reader.next() {
+                        try writer.write(document)
+                        output += writer.takeOutput()
+                    }
+                }
+                try writer.finish()
+                output += writer.takeOutput()
             } catch {
                 printError(error.description)
                 throw ExitCode.failure
             }
-            FileHandle.standardOutput.write(Data(text.utf8))
+            try writeStandardOutput(output)
+        }
+    }
+}
+
+/// Writes all of `bytes` to standard output without an intermediate copy.
+func writeStandardOutput(_ bytes: [UInt8]) throws {
+    try bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                printError("cannot write to standard output: \(String(cString: strerror(errno)))")
+                throw ExitCode.failure
+            }
+            offset += n
         }
     }
 }

@@ -187,7 +187,7 @@ private struct ScalarPlan {
         case nil, Tag.nonSpecific?, Tag.str?:
             // A string: plain when every reader sees a string, else quoted.
             self.tag = nil
-            if text.contains("\n") {
+            if text.utf8.contains(0x0A) {
                 self.style = YAML_LITERAL_SCALAR_STYLE
             } else if ScalarResolver.isAmbiguous(text) {
                 self.style = YAML_DOUBLE_QUOTED_SCALAR_STYLE
@@ -199,7 +199,7 @@ private struct ScalarPlan {
         case let explicit?:
             // The tag says what it is; write it out and let libyaml pick the lightest style.
             self.tag = explicit
-            self.style = text.contains("\n") ? YAML_LITERAL_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE
+            self.style = text.utf8.contains(0x0A) ? YAML_LITERAL_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE
             plainImplicit = false
             quotedImplicit = false
         }

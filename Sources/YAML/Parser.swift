@@ -38,10 +38,10 @@ public final class DocumentReader {
 
     /// Reads the file at `path`; the path names the source in errors.
     public convenience init(contentsOf path: String, limits: ParseLimits = .default) throws(YAMLError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = readFile(path) else {
             throw YAMLError(.io, "cannot read the file", file: path)
         }
-        self.init(bytes: [UInt8](data), file: path, limits: limits)
+        self.init(bytes: bytes, file: path, limits: limits)
     }
 
     /// The next document, or nil at the end of the stream.
@@ -235,7 +235,7 @@ private struct Composer {
         guard pairs.count > 1 else { return }
         if pairs.count <= 8 {
             for i in 1..<pairs.count {
-                for j in 0..<i where pairs[j].key == pairs[i].key {
+                for j in 0..<i where sameKey(pairs[j].key, pairs[i].key) {
                     throw duplicate(pairs[i].key, first: pairs[j].key)
                 }
             }
@@ -246,6 +246,18 @@ private struct Composer {
             if let first = seen.member(equalTo: pair.key) { throw duplicate(pair.key, first: first) }
             seen.insert(pair.key)
         }
+    }
+
+    /// Key equality with a fast path: two scalars with the same text, tag and kind of style
+    /// (plain or not) are the same key without resolving their types.
+    private func sameKey(_ a: Node, _ b: Node) -> Bool {
+        if case .scalar(let x, let xs) = a.content, case .scalar(let y, let ys) = b.content,
+           a.tag == nil, b.tag == nil {
+            if x == y && (xs == .plain) == (ys == .plain) { return true }
+            // Different texts are different keys unless both are plain nulls (`~`, `null`).
+            if x != y { return xs == .plain && ys == .plain && a.isNull && b.isNull }
+        }
+        return a == b
     }
 
     private func duplicate(_ key: Node, first: Node) -> YAMLError {
@@ -283,5 +295,33 @@ extension Node {
     var isMapping: Bool {
         if case .mapping = content { return true }
         return false
+    }
+}
+
+/// The whole file as bytes, read straight into the array (no intermediate `Data` copy).
+func readFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT != S_IFDIR else { return nil }
+    var result: [UInt8] = []
+    // One byte more than the size tells "the file ended" from "the file is larger than
+    // fstat said" (it grew, or it is a pipe), in which case reading goes on in chunks.
+    var room = Int(info.st_size) + 1
+    while true {
+        var failed = false
+        let chunk = [UInt8](unsafeUninitializedCapacity: room) { buffer, count in
+            count = 0
+            guard let base = buffer.baseAddress else { return }
+            while count < buffer.count {
+                let n = read(fd, base + count, buffer.count - count)
+                if n > 0 { count += n } else if n == 0 || errno != EINTR { failed = n < 0; return }
+            }
+        }
+        if failed { return nil }
+        if result.isEmpty { result = chunk } else { result += chunk }
+        if chunk.count < room { return result }
+        room = max(room, 65_536)
     }
 }
