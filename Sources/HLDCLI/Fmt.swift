@@ -50,9 +50,10 @@ extension HLDCommand {
 /// Writes all of `bytes` to standard output without an intermediate copy.
 func writeStandardOutput(_ bytes: [UInt8]) throws {
     try bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
         var offset = 0
         while offset < buffer.count {
-            let n = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+            let n = write(STDOUT_FILENO, base + offset, buffer.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 printError("cannot write to standard output: \(String(cString: strerror(errno)))")

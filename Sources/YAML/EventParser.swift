@@ -38,8 +38,8 @@ private func readInput(
     let source = Unmanaged<InputSource>.fromOpaque(context).takeUnretainedValue()
     let count = min(size, source.bytes.count - source.offset)
     source.bytes.withUnsafeBufferPointer { all in
-        if count > 0 {
-            buffer.update(from: all.baseAddress! + source.offset, count: count)
+        if count > 0, let base = all.baseAddress {
+            buffer.update(from: base + source.offset, count: count)
         }
     }
     source.offset += count
