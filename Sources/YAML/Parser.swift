@@ -27,21 +27,23 @@ public final class DocumentReader {
     private var done = false
 
     /// Reads from UTF-8 (or BOM-marked UTF-16) bytes; `file` names the source in errors.
-    public init(bytes: [UInt8], file: String? = nil, limits: ParseLimits = .default) {
-        self.events = EventParser(bytes: bytes, file: file)
+    public init(bytes: [UInt8], file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) {
+        let input = format == .json ? JSONEscapes.joiningSurrogatePairs(bytes) : bytes
+        self.events = EventParser(bytes: input, file: file)
         self.limits = limits
     }
 
-    public convenience init(text: String, file: String? = nil, limits: ParseLimits = .default) {
-        self.init(bytes: Array(text.utf8), file: file, limits: limits)
+    public convenience init(text: String, file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) {
+        self.init(bytes: Array(text.utf8), file: file, format: format, limits: limits)
     }
 
-    /// Reads the file at `path`; the path names the source in errors.
+    /// Reads the file at `path` (JSON when it ends in `.json`); the path names the source
+    /// in errors.
     public convenience init(contentsOf path: String, limits: ParseLimits = .default) throws(YAMLError) {
         guard let bytes = readFile(path) else {
             throw YAMLError(.io, "cannot read the file", file: path)
         }
-        self.init(bytes: bytes, file: path, limits: limits)
+        self.init(bytes: bytes, file: path, format: SourceFormat(path: path), limits: limits)
     }
 
     /// The next document, or nil at the end of the stream.
@@ -79,14 +81,14 @@ public final class DocumentReader {
 
 extension Node {
     /// Parses every document of a YAML or JSON stream.
-    public static func documents(in text: String, file: String? = nil, limits: ParseLimits = .default) throws(YAMLError) -> [Node] {
-        try DocumentReader(text: text, file: file, limits: limits).readAll()
+    public static func documents(in text: String, file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) throws(YAMLError) -> [Node] {
+        try DocumentReader(text: text, file: file, format: format, limits: limits).readAll()
     }
 
     /// Parses a stream that must hold exactly one document (an empty stream is one null
     /// document, as an empty config file means "nothing set").
-    public static func document(in text: String, file: String? = nil, limits: ParseLimits = .default) throws(YAMLError) -> Node {
-        try single(DocumentReader(text: text, file: file, limits: limits), file: file)
+    public static func document(in text: String, file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) throws(YAMLError) -> Node {
+        try single(DocumentReader(text: text, file: file, format: format, limits: limits), file: file)
     }
 
     /// Reads a file holding exactly one YAML or JSON document.
@@ -100,6 +102,61 @@ extension Node {
             throw YAMLError(.documentCount, "expected a single document, found another one here", file: file, mark: second.mark)
         }
         return first
+    }
+}
+
+/// What a source is written in. JSON goes through the same parser (every JSON text is
+/// YAML) after one fix-up: libyaml rejects JSON's UTF-16 surrogate-pair escapes
+/// (`"\\ud83d\\ude00"`), which JSON writers such as Python's emit for characters beyond
+/// the BMP, so they are rewritten to the equivalent YAML escape first.
+public enum SourceFormat: Sendable {
+    case yaml, json
+
+    /// JSON for a `.json` file name, else YAML.
+    public init(path: String) {
+        self = path.lowercased().hasSuffix(".json") ? .json : .yaml
+    }
+}
+
+enum JSONEscapes {
+    /// Rewrites each `\uD8xx\uDCxx` pair to `\U000XXXXX`; everything else is unchanged.
+    static func joiningSurrogatePairs(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.contains(0x5C) else { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            guard bytes[i] == 0x5C, i + 1 < bytes.count else {
+                out.append(bytes[i])
+                i += 1
+                continue
+            }
+            if bytes[i + 1] == UInt8(ascii: "u"), let high = hex4(bytes, i + 2), (0xD800...0xDBFF).contains(high),
+               i + 11 < bytes.count, bytes[i + 6] == 0x5C, bytes[i + 7] == UInt8(ascii: "u"),
+               let low = hex4(bytes, i + 8), (0xDC00...0xDFFF).contains(low) {
+                let scalar = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                out += Array("\\U".utf8) + Array(String(scalar, radix: 16).leftPadded(to: 8).utf8)
+                i += 12
+            } else {
+                // Any other escape (including `\\`) is copied as a pair, so an escaped
+                // backslash followed by `u` is never mistaken for an escape.
+                out.append(bytes[i])
+                out.append(bytes[i + 1])
+                i += 2
+            }
+        }
+        return out
+    }
+
+    private static func hex4(_ bytes: [UInt8], _ start: Int) -> Int? {
+        guard start + 4 <= bytes.count else { return nil }
+        return Int(String(decoding: bytes[start..<start + 4], as: UTF8.self), radix: 16)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
 

@@ -197,6 +197,24 @@ import YAML
         #expect(node == yaml)
     }
 
+    @Test func jsonSurrogatePairEscapesBecomeOneCharacter() throws {
+        // Python's json.dumps writes characters beyond the BMP as UTF-16 surrogate pairs.
+        let json = #"{"emoji": "caf\u00e9 \ud83d\ude80", "escaped": "\\ud83d", "tabbed":\#t"a\tb"}"#
+        let node = try Node.document(in: json, file: "config/common.json", format: .json)
+        #expect(node["emoji"]?.string() == "café 🚀")
+        #expect(node["escaped"]?.string() == #"\ud83d"#)
+        #expect(node["tabbed"]?.string() == "a\tb")
+        // As YAML, the same text is refused by libyaml, with the location.
+        let error = try #require(throws: YAMLError.self) { try Node.document(in: json, file: "x.yaml") }
+        #expect(error.headline == "x.yaml:1:24: found invalid Unicode character escape code (while parsing a quoted scalar at 1:11)")
+    }
+
+    @Test func tabIndentedJSON() throws {
+        let node = try Node.document(in: "{\n\t\"name\": \"x\",\n\t\"list\": [\n\t\t1\n\t]\n}\n", format: .json)
+        #expect(node["name"]?.string() == "x")
+        #expect(node["list"]?.sequence?.first?.int() == 1)
+    }
+
     @Test func jsonSyntaxErrorsAreLocated() throws {
         let error = try #require(throws: YAMLError.self) {
             try Node.document(in: "{\n  \"a\": 1,\n  \"b\": [1, 2,\n}\n", file: "config/dev.json")
