@@ -1,0 +1,172 @@
+import Foundation
+
+/// Where and how the git cache works.
+public struct MirrorCacheOptions: Sendable {
+    /// The cache root (`$HLD_CACHE_DIR`, …); git data lives under `<root>/git`.
+    public var root: URL
+    /// Use only what the cache has; never contact a server.
+    public var offline: Bool
+    public var credentials: GitCredentials
+    public var rewrites: URLRewrites
+    /// Let libgit2 read the user's and system git configuration (off: hld behaves the same
+    /// on every machine, whatever `url.*.insteadOf` a user has).
+    public var useUserGitConfig: Bool
+
+    public init(root: URL, offline: Bool = false, credentials: GitCredentials = GitCredentials(),
+                rewrites: URLRewrites = URLRewrites(), useUserGitConfig: Bool = false) {
+        self.root = root
+        self.offline = offline
+        self.credentials = credentials
+        self.rewrites = rewrites
+        self.useUserGitConfig = useUserGitConfig
+    }
+}
+
+/// A git source resolved to immutable ids and a directory on disk.
+public struct ResolvedSource: Sendable, Hashable {
+    public var url: GitURL
+    public var ref: GitRef
+    public var commit: ObjectID
+    /// The tree at `path` inside `commit`.
+    public var tree: ObjectID
+    public var path: String
+    /// The exported, read-only directory of `tree`.
+    public var directory: URL
+}
+
+/// The persistent, content-addressed git cache: one bare mirror per normalized URL
+/// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees/`).
+///
+/// Within one `MirrorCache` (one run), each URL is fetched at most once, however many
+/// components ask and however many ask at the same time; a full commit id the mirror
+/// already has needs no fetch at all. File locks make concurrent hld processes safe.
+public actor MirrorCache {
+    public let options: MirrorCacheOptions
+    private let mirrorsRoot: String
+    private let treesRoot: String
+    private var fetches: [String: Task<Void, any Error>] = [:]
+    /// Keys of the URLs this cache contacted a server for, in order.
+    public private(set) var contacted: [String] = []
+    /// Keys of the URLs whose fetch transferred objects, in order.
+    public private(set) var downloaded: [String] = []
+
+    public init(options: MirrorCacheOptions) throws(GitSourceError) {
+        self.options = options
+        mirrorsRoot = options.root.appendingPathComponent("git/mirrors").path
+        treesRoot = options.root.appendingPathComponent("git/trees").path
+        if !options.useUserGitConfig {
+            let empty = options.root.appendingPathComponent("git/no-config").path
+            do {
+                try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+                try LibGit2.isolateConfiguration(in: empty)
+            } catch {
+                throw GitSourceError(url: empty, ref: nil, kind: .failed, detail: "cannot prepare the git cache: \(error)")
+            }
+        }
+    }
+
+    /// The mirror directory for `url`.
+    public nonisolated func mirrorPath(for url: GitURL) -> String {
+        mirrorsRoot + "/" + url.cacheName + ".git"
+    }
+
+    /// The commit `ref` names, fetching the mirror first (once per run) unless the ref is a
+    /// full commit id the mirror already has.
+    public func resolve(_ url: GitURL, _ ref: GitRef) async throws(GitSourceError) -> ObjectID {
+        let path = mirrorPath(for: url)
+        if let full = ref.fullCommitID, let id = ObjectID(hex: full),
+           try await Self.blocking({ MirrorStore.isComplete(path) && ((try? Repository.open(path))?.contains(id) ?? false) }) {
+            return id
+        }
+        do {
+            try await ensureFetched(url)
+        } catch {
+            throw error.with(ref: ref)
+        }
+        return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+    }
+
+    /// The tree id of `path` inside `commit`.
+    public func tree(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> ObjectID {
+        let mirror = mirrorPath(for: url)
+        return try await Self.blocking { () throws(GitSourceError) in
+            try MirrorStore.tree(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
+        }
+    }
+
+    /// One file's bytes at `path` in `commit`, read from the object database without
+    /// exporting anything; nil when there is no such file.
+    public func readFile(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> [UInt8]? {
+        let mirror = mirrorPath(for: url)
+        return try await Self.blocking { () throws(GitSourceError) in
+            try MirrorStore.readFile(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
+        }
+    }
+
+    /// The read-only directory holding `tree`, exported on first use and shared by every
+    /// user of the same tree.
+    public func export(_ url: GitURL, tree: ObjectID) async throws(GitSourceError) -> URL {
+        let mirror = mirrorPath(for: url)
+        let treesRoot = self.treesRoot
+        let path = try await Self.blocking { () throws(GitSourceError) in
+            try MirrorStore.export(tree: tree, url: url, mirror: mirror, treesRoot: treesRoot)
+        }
+        return URL(fileURLWithPath: path)
+    }
+
+    /// Resolve, find the tree at `path`, export it: a git source ready to read.
+    public func source(_ url: GitURL, _ ref: GitRef, path: String = "") async throws(GitSourceError) -> ResolvedSource {
+        let commit = try await resolve(url, ref)
+        let tree = try await self.tree(url, commit: commit, path: path, ref: ref)
+        let directory = try await export(url, tree: tree)
+        return ResolvedSource(url: url, ref: ref, commit: commit, tree: tree, path: path, directory: directory)
+    }
+
+    /// Fetches `url` into its mirror once per run; concurrent callers share the fetch.
+    private func ensureFetched(_ url: GitURL) async throws(GitSourceError) {
+        if let running = fetches[url.key] {
+            do { return try await running.value } catch { throw error as? GitSourceError ?? GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "\(error)") }
+        }
+        let path = mirrorPath(for: url)
+        let options = self.options
+        let task = Task<Void, any Error> {
+            if options.offline {
+                guard try await Self.blocking({ MirrorStore.isComplete(path) }) else {
+                    throw GitSourceError(url: url.redacted, ref: nil, kind: .notInCache, detail: "not in the cache and --offline forbids fetching it")
+                }
+                return
+            }
+            let transport = try GitURL(options.rewrites.apply(url.original))
+            self.recordContact(url)
+            let outcome = try await Self.blocking { () throws(GitSourceError) in
+                try MirrorStore.update(url: url, transport: transport, path: path, credentials: options.credentials)
+            }
+            if outcome.downloaded { self.recordDownload(url) }
+        }
+        fetches[url.key] = task
+        do { try await task.value } catch { throw error as? GitSourceError ?? GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "\(error)") }
+    }
+
+    private func recordContact(_ url: GitURL) { contacted.append(url.key) }
+    private func recordDownload(_ url: GitURL) { downloaded.append(url.key) }
+
+    /// Runs blocking libgit2 or file-system work on a thread outside Swift's cooperative
+    /// pool, which a network fetch must never occupy.
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws(GitSourceError) -> T) async throws(GitSourceError) -> T {
+        let result: Result<T, GitSourceError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: Result(catching: work))
+            }
+        }
+        return try result.get()
+    }
+}
+
+extension GitSourceError {
+    /// The same error, naming `ref` if it named none.
+    func with(ref: GitRef) -> GitSourceError {
+        var copy = self
+        if copy.ref == nil { copy.ref = ref.description }
+        return copy
+    }
+}

@@ -1,0 +1,354 @@
+internal import CGit2
+import Foundation
+
+/// The synchronous, on-disk half of the cache: one bare mirror per URL and one exported
+/// directory per tree. Every function here blocks (network, disk) and is called off the
+/// cooperative thread pool; each call opens its own libgit2 handles, so no handle is ever
+/// shared between threads.
+enum MirrorStore {
+    static let marker = "hld-mirror"
+    static let defaultBranchFile = "hld-default-branch"
+    static let refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+
+    struct FetchOutcome: Sendable {
+        /// Objects were transferred (something changed on the remote).
+        var downloaded: Bool
+    }
+
+    // MARK: mirrors
+
+    /// Brings the mirror at `path` up to date with the remote (creating it if missing or
+    /// broken), under the mirror's file lock.
+    static func update(url: GitURL, transport: GitURL, path: String, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
+        try makeParent(of: path, url: url)
+        let lock = try FileLock(path + ".lock")
+        defer { withExtendedLifetime(lock) {} }
+        CacheFiles.removeTemporaries(of: path)
+        if isComplete(path) {
+            removeStaleLocks(in: path)
+            do {
+                return try fetch(into: path, transport: transport, credentials: credentials)
+            } catch let error where error.kind != .failed && error.kind != .corruptMirror {
+                throw error
+            } catch {
+                // The mirror itself is broken (a killed fetch, a damaged disk): start over.
+                CacheFiles.remove(path)
+            }
+        } else {
+            CacheFiles.remove(path)
+        }
+        let temporary = CacheFiles.temporary(for: path)
+        do {
+            _ = try Repository.create(temporary, bare: true)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the mirror: \(error.message)")
+        }
+        let outcome: FetchOutcome
+        do {
+            outcome = try fetch(into: temporary, transport: transport, credentials: credentials)
+        } catch {
+            CacheFiles.remove(temporary)
+            throw error
+        }
+        do {
+            try Data(url.key.utf8).write(to: URL(fileURLWithPath: temporary + "/" + marker))
+            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        } catch {
+            CacheFiles.remove(temporary)
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot store the mirror in the cache: \(error)")
+        }
+        return outcome
+    }
+
+    /// A mirror that finished its first fetch and opens.
+    static func isComplete(_ path: String) -> Bool {
+        FileManager.default.fileExists(atPath: path + "/" + marker) && (try? Repository.open(path)) != nil
+    }
+
+    /// One fetch: list the remote's refs; transfer objects only when they differ from ours.
+    private static func fetch(into path: String, transport: GitURL, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
+        let repository: Repository
+        let local: [String: ObjectID]
+        do {
+            repository = try Repository.open(path)
+            local = try repository.branchesAndTags()
+        } catch {
+            throw GitSourceError(url: transport.redacted, ref: nil, kind: .corruptMirror, detail: "the cached mirror is damaged: \(error.message)")
+        }
+        let connection = try RemoteConnection(repository: repository, url: transport, credentials: credentials, direction: GIT_DIRECTION_FETCH)
+        let advertised = try connection.advertisement()
+        var downloaded = false
+        do {
+            if advertised.refs != local {
+                try connection.download(refspecs)
+                for (name, id) in advertised.refs where local[name] != id { try repository.setReference(name, to: id) }
+                for name in local.keys where advertised.refs[name] == nil { try repository.deleteReference(name) }
+                downloaded = true
+            }
+            let defaultBranch = advertised.defaultBranch ?? ""
+            let file = path + "/" + defaultBranchFile
+            if (try? String(contentsOfFile: file, encoding: .utf8)) != defaultBranch {
+                try Data(defaultBranch.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            }
+            if let branch = advertised.defaultBranch, try repository.symbolicTarget("HEAD") != branch {
+                try repository.setSymbolic("HEAD", to: branch)
+            }
+        } catch let error as GitSourceError {
+            throw error
+        } catch let error as GitError {
+            throw GitSourceError(url: transport.redacted, ref: nil, kind: .corruptMirror, detail: "cannot update the mirror: \(error.message)")
+        } catch {
+            throw GitSourceError(url: transport.redacted, ref: nil, kind: .failed, detail: "cannot update the mirror: \(error)")
+        }
+        return FetchOutcome(downloaded: downloaded)
+    }
+
+    /// A killed process can leave `*.lock` files under refs/; we hold the mirror's flock,
+    /// so no live writer owns them.
+    private static func removeStaleLocks(in path: String) {
+        for candidate in [path + "/HEAD.lock", path + "/packed-refs.lock"] { unlink(candidate) }
+        guard let walker = FileManager.default.enumerator(atPath: path + "/refs") else { return }
+        for case let relative as String in walker where relative.hasSuffix(".lock") {
+            unlink(path + "/refs/" + relative)
+        }
+    }
+
+    private static func makeParent(of path: String, url: GitURL) throws(GitSourceError) {
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the cache directory: \(error.localizedDescription)")
+        }
+    }
+
+    // MARK: resolution
+
+    /// The commit `ref` names in the mirror at `path`.
+    static func resolve(_ ref: GitRef, url: GitURL, path: String) throws(GitSourceError) -> ObjectID {
+        func notFound(_ detail: String) -> GitSourceError {
+            GitSourceError(url: url.redacted, ref: ref.description, kind: .refNotFound, detail: detail)
+        }
+        do {
+            let repository = try Repository.open(path)
+            switch ref {
+            case .defaultBranch:
+                let name = (try? String(contentsOfFile: path + "/" + defaultBranchFile, encoding: .utf8)) ?? ""
+                guard !name.isEmpty else {
+                    throw notFound("the remote does not say which branch is its default; set `branch`")
+                }
+                guard let commit = try repository.commit(forReference: name) else { throw notFound("default branch \(name) has no commit") }
+                return commit
+            case .branch(let name):
+                guard let commit = try repository.commit(forReference: "refs/heads/" + name) else {
+                    throw notFound("branch \(name) does not exist\(available(try repository.branchesAndTags(), "refs/heads/"))")
+                }
+                return commit
+            case .tag(let name):
+                guard let commit = try repository.commit(forReference: "refs/tags/" + name) else {
+                    throw notFound("tag \(name) does not exist\(available(try repository.branchesAndTags(), "refs/tags/"))")
+                }
+                return commit
+            case .commit(let id), .version(let id):
+                if case .version = ref, let commit = try repository.commit(forReference: "refs/tags/" + id) { return commit }
+                switch Result(catching: { () throws(GitError) -> ObjectID? in try repository.commit(prefix: id) }) {
+                case .success(let commit?): return commit
+                case .success(nil): break
+                case .failure(let error) where error.code == Int(GIT_EAMBIGUOUS.rawValue):
+                    throw GitSourceError(url: url.redacted, ref: ref.description, kind: .ambiguousRef, detail: "\(id) matches more than one object; use more digits")
+                case .failure(let error): throw error
+                }
+                if case .version = ref { throw notFound("no tag or commit \(id)") }
+                throw notFound("commit \(id) does not exist")
+            }
+        } catch let error as GitSourceError {
+            throw error
+        } catch let error as GitError {
+            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .corruptMirror, detail: "cannot read the cached mirror: \(error.message)")
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .failed, detail: "\(error)")
+        }
+    }
+
+    private static func available(_ refs: [String: ObjectID], _ prefix: String) -> String {
+        let names = refs.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+        guard !names.isEmpty else { return "" }
+        let shown = names.prefix(10).joined(separator: ", ")
+        return " (there are: \(shown)\(names.count > 10 ? ", …" : ""))"
+    }
+
+    /// The components of a `path` inside a fetched tree; `..` may not leave the tree.
+    static func components(of path: String) -> [String]? {
+        var parts: [String] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..":
+                guard !parts.isEmpty else { return nil }
+                parts.removeLast()
+            default: parts.append(String(part))
+            }
+        }
+        return parts
+    }
+
+    /// The tree id of `path` inside `commit`. Symbolic links are never followed.
+    static func tree(at path: String, commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> ObjectID {
+        let (repository, root) = try openCommit(commit, url: url, ref: ref, mirror: mirror)
+        let entry = try walk(repository, from: root, to: path, url: url, ref: ref)
+        switch entry.kind {
+        case .directory: return entry.id
+        case .symlink:
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .notADirectory, detail: "path \(path) is a symbolic link; links in fetched trees are not followed")
+        case .submodule:
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .notADirectory, detail: "path \(path) is a git submodule, which hld does not fetch")
+        case .file, .executable:
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .notADirectory, detail: "path \(path) is a file, not a directory")
+        }
+    }
+
+    /// The bytes of the file at `path` in `commit`, straight from the object database; nil
+    /// when there is no such file.
+    static func readFile(at path: String, commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> [UInt8]? {
+        let (repository, root) = try openCommit(commit, url: url, ref: ref, mirror: mirror)
+        let entry: TreeEntry
+        do {
+            entry = try walk(repository, from: root, to: path, url: url, ref: ref)
+        } catch let error where error.kind == .pathNotFound {
+            return nil
+        }
+        guard entry.kind == .file || entry.kind == .executable else {
+            if entry.kind == .symlink {
+                throw GitSourceError(url: url.redacted, ref: ref, kind: .notADirectory, detail: "\(path) is a symbolic link; links in fetched trees are not followed")
+            }
+            return nil
+        }
+        do {
+            return try repository.blob(entry.id)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .corruptMirror, detail: "cannot read \(path) from the cached mirror: \(error)")
+        }
+    }
+
+    private static func openCommit(_ commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> (Repository, ObjectID) {
+        do {
+            let repository = try Repository.open(mirror)
+            return (repository, try repository.tree(ofCommit: commit))
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .corruptMirror, detail: "cannot read commit \(commit) from the cached mirror: \(error.message)")
+        }
+    }
+
+    /// Follows `path` from `root` one component at a time, so the error names the first
+    /// component that is missing or not a directory.
+    private static func walk(_ repository: Repository, from root: ObjectID, to path: String, url: GitURL, ref: String?) throws(GitSourceError) -> TreeEntry {
+        guard let parts = components(of: path) else {
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .pathEscapes, detail: "path \(path) leaves the repository through ..")
+        }
+        var current = TreeEntry(name: "", id: root, kind: .directory)
+        var walked: [String] = []
+        for part in parts {
+            guard current.kind == .directory else {
+                let kind = current.kind == .symlink ? "a symbolic link (not followed)" : "not a directory"
+                throw GitSourceError(url: url.redacted, ref: ref, kind: .pathNotFound, detail: "path \(path) does not exist: \(walked.joined(separator: "/")) is \(kind)")
+            }
+            let entries: [TreeEntry]
+            do {
+                entries = try repository.entries(ofTree: current.id)
+            } catch {
+                throw GitSourceError(url: url.redacted, ref: ref, kind: .corruptMirror, detail: "cannot read a tree from the cached mirror: \(error.message)")
+            }
+            guard let next = entries.first(where: { $0.name == part }) else {
+                let place = walked.isEmpty ? "the repository root" : walked.joined(separator: "/")
+                throw GitSourceError(url: url.redacted, ref: ref, kind: .pathNotFound, detail: "path \(path) does not exist (no \(part) in \(place))")
+            }
+            walked.append(part)
+            current = next
+        }
+        return current
+    }
+
+    // MARK: export
+
+    /// The directory holding `tree`, exported once under `trees/<tree-id>` (atomically:
+    /// written to a temporary sibling, made read-only, renamed into place).
+    static func export(tree: ObjectID, url: GitURL, mirror: String, treesRoot: String) throws(GitSourceError) -> String {
+        let target = treesRoot + "/" + tree.hex
+        if FileManager.default.fileExists(atPath: target) { return target }
+        do {
+            try FileManager.default.createDirectory(atPath: treesRoot, withIntermediateDirectories: true)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create \(treesRoot): \(error.localizedDescription)")
+        }
+        let lock = try FileLock(target + ".lock")
+        defer { withExtendedLifetime(lock) {} }
+        if FileManager.default.fileExists(atPath: target) { return target }
+        CacheFiles.removeTemporaries(of: target)
+        let temporary = CacheFiles.temporary(for: target)
+        do {
+            let repository = try Repository.open(mirror)
+            try write(tree: tree, from: repository, to: temporary, depth: 0)
+            chmod(temporary, 0o555)
+            guard rename(temporary, target) == 0 else {
+                throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot move the exported tree into the cache: \(String(cString: strerror(errno)))")
+            }
+        } catch let error as GitSourceError {
+            CacheFiles.remove(temporary)
+            throw error
+        } catch {
+            CacheFiles.remove(temporary)
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot export tree \(tree): \(error)")
+        }
+        return target
+    }
+
+    private static func write(tree: ObjectID, from repository: Repository, to directory: String, depth: Int) throws {
+        guard mkdir(directory, 0o755) == 0 else { throw posixError("mkdir", directory) }
+        for entry in try repository.entries(ofTree: tree) {
+            let path = directory + "/" + entry.name
+            switch entry.kind {
+            case .directory:
+                try write(tree: entry.id, from: repository, to: path, depth: depth + 1)
+                chmod(path, 0o555)
+            case .file, .executable:
+                let mode: mode_t = entry.kind == .executable ? 0o555 : 0o444
+                let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw posixError("open", path) }
+                defer { close(fd) }
+                try repository.withBlob(entry.id) { bytes in
+                    var offset = 0
+                    while offset < bytes.count, let base = bytes.baseAddress {
+                        let n = Foundation.write(fd, base + offset, bytes.count - offset)
+                        if n < 0 { if errno == EINTR { continue }; throw posixError("write", path) }
+                        offset += n
+                    }
+                }
+                fchmod(fd, mode)
+            case .symlink:
+                let target = String(decoding: try repository.blob(entry.id), as: UTF8.self)
+                // A link that stays inside the tree is kept; one that leaves it (absolute,
+                // or too many ..) is not created at all, so nothing can read through it.
+                if staysInside(target, depth: depth) {
+                    guard symlink(target, path) == 0 else { throw posixError("symlink", path) }
+                }
+            case .submodule:
+                continue
+            }
+        }
+    }
+
+    /// True when a link at `depth` directories below the tree root with relative target
+    /// `target` resolves (lexically) inside the tree.
+    static func staysInside(_ target: String, depth: Int) -> Bool {
+        guard !target.hasPrefix("/") else { return false }
+        var level = depth
+        for part in target.split(separator: "/") {
+            if part == ".." { level -= 1 } else if part != "." { level += 1 }
+            if level < 0 { return false }
+        }
+        return true
+    }
+
+    private static func posixError(_ call: String, _ path: String) -> GitSourceError {
+        GitSourceError(url: path, ref: nil, kind: .failed, detail: "\(call) failed: \(String(cString: strerror(errno)))")
+    }
+}
