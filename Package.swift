@@ -31,6 +31,7 @@ let package = Package(
             name: "HLDCLI",
             dependencies: [
                 "HLD",
+                "Git",
                 "YAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -91,6 +91,13 @@ public struct GitURL: Sendable, Hashable, CustomStringConvertible {
         throw GitSourceError(url: Self.redact(trimmed), ref: nil, kind: .invalidURL, detail: "not a git URL or absolute path")
     }
 
+    /// The directory of a local (`/path` or `file://`) repository.
+    public var localPath: String? {
+        if transport.hasPrefix("/") { return transport }
+        guard transport.lowercased().hasPrefix("file://") else { return nil }
+        return String(transport.dropFirst("file://".count))
+    }
+
     /// The URL with any userinfo secret removed: safe to print.
     public var redacted: String { Self.redact(original) }
 

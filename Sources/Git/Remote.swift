@@ -29,6 +29,10 @@ final class RemoteConnection {
     init(repository: Repository, url: GitURL, credentials: GitCredentials, direction: git_direction) throws(GitSourceError) {
         self.url = url
         session = CredentialSession(url: url, credentials: credentials)
+        // libgit2 reports a missing local repository as "unsupported URL protocol".
+        if let local = url.localPath, !FileManager.default.fileExists(atPath: local) {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .repositoryNotFound, detail: "repository not found (no such directory \(local))")
+        }
         var remote: OpaquePointer?
         let created = git_remote_create_anonymous(&remote, repository.pointer, url.transport)
         guard created == 0, let remote else {
@@ -41,11 +45,8 @@ final class RemoteConnection {
         var proxy = git_proxy_options()
         git_proxy_options_init(&proxy, UInt32(GIT_PROXY_OPTIONS_VERSION))
         let code = git_remote_connect(remote, direction, &callbacks, &proxy, nil)
-        if code < 0 {
-            let error = Self.classify(GitError.last("git_remote_connect", code: code), url: url, session: session)
-            git_remote_free(remote)
-            throw error
-        }
+        // On failure, deinit (which runs once every property is set) frees the remote.
+        if code < 0 { throw Self.classify(GitError.last("git_remote_connect", code: code), url: url, session: session) }
     }
 
     deinit {

@@ -10,6 +10,6 @@ struct HLDCommand: AsyncParsableCommand {
             `hld fmt`, which re-emits manifests through hld's YAML layer in the canonical \
             Kubernetes style materialized output will use, and `hld version`.
             """,
-        subcommands: [Fmt.self, Version.self]
+        subcommands: [Cache.self, Fmt.self, Version.self]
     )
 }

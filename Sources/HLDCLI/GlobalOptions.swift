@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import HLD
+
+/// Flags every command shares (SPEC §7).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customShort("C"), help: ArgumentHelp("Run as if started in <dir>.", valueName: "dir"))
+    var directory: String?
+
+    @Option(help: "How many fetches and renders run at once.")
+    var jobs: Int = 4
+
+    @Flag(help: "Use only what the cache holds; never contact a server.")
+    var offline = false
+
+    @Flag(name: .shortAndLong, help: "Say more about what happens (on stderr).")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "Say nothing but errors.")
+    var quiet = false
+
+    @Option(help: ArgumentHelp("The cache directory (default: $HLD_CACHE_DIR, $XDG_CACHE_HOME/hld, ~/.cache/hld).", valueName: "dir"))
+    var cacheDir: String?
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
+    }
+
+    /// Applies `-C` and returns the working directory.
+    func enterDirectory() throws -> String {
+        if let directory {
+            guard FileManager.default.changeCurrentDirectoryPath(directory) else {
+                printError("cannot change to directory \(directory)")
+                throw ExitCode.failure
+            }
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    var cacheRoot: URL { CacheLocation.resolve(explicit: cacheDir) }
+
+    func progress(_ message: String) {
+        guard verbose else { return }
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}
