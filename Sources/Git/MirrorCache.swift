@@ -83,7 +83,28 @@ public actor MirrorCache {
         } catch {
             throw error.with(ref: ref)
         }
-        return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+        do {
+            return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+        } catch where error.kind == .corruptMirror && !options.offline {
+            // Objects the refs need are unreadable: fetch the whole mirror again, once.
+            try await rebuild(url, ref: ref)
+            return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+        }
+    }
+
+    /// Re-creates a damaged mirror from its remote.
+    private func rebuild(_ url: GitURL, ref: GitRef) async throws(GitSourceError) {
+        let path = mirrorPath(for: url)
+        let options = self.options
+        do {
+            let transport = try GitURL(options.rewrites.apply(url.original))
+            _ = try await Self.blocking { () throws(GitSourceError) in
+                try MirrorStore.update(url: url, transport: transport, path: path, credentials: options.credentials, recreate: true)
+            }
+            recordDownload(url)
+        } catch {
+            throw error.with(ref: ref)
+        }
     }
 
     /// The tree id of `path` inside `commit`.

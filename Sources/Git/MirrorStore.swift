@@ -19,12 +19,12 @@ enum MirrorStore {
 
     /// Brings the mirror at `path` up to date with the remote (creating it if missing or
     /// broken), under the mirror's file lock.
-    static func update(url: GitURL, transport: GitURL, path: String, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
+    static func update(url: GitURL, transport: GitURL, path: String, credentials: GitCredentials, recreate: Bool = false) throws(GitSourceError) -> FetchOutcome {
         try makeParent(of: path, url: url)
         let lock = try FileLock(path + ".lock")
         defer { withExtendedLifetime(lock) {} }
         CacheFiles.removeTemporaries(of: path)
-        if isComplete(path) {
+        if !recreate && isComplete(path) && refsIntact(path) {
             removeStaleLocks(in: path)
             do {
                 return try fetch(into: path, transport: transport, credentials: credentials)
@@ -63,6 +63,13 @@ enum MirrorStore {
     /// A mirror that finished its first fetch and opens.
     static func isComplete(_ path: String) -> Bool {
         FileManager.default.fileExists(atPath: path + "/" + marker) && (try? Repository.open(path)) != nil
+    }
+
+    /// Every branch and tag points at an object the mirror has (a damaged object store
+    /// fails this; a fetch would not notice, since the refs match the remote's).
+    static func refsIntact(_ path: String) -> Bool {
+        guard let repository = try? Repository.open(path), let refs = try? repository.branchesAndTags() else { return false }
+        return refs.values.allSatisfy(repository.contains)
     }
 
     /// One fetch: list the remote's refs; transfer objects only when they differ from ours.
@@ -163,7 +170,7 @@ enum MirrorStore {
         } catch let error as GitSourceError {
             throw error
         } catch let error as GitError {
-            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .corruptMirror, detail: "cannot read the cached mirror: \(error.message)")
+            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .corruptMirror, detail: "the cached mirror is damaged (\(error.message)); without --offline hld fetches it again")
         } catch {
             throw GitSourceError(url: url.redacted, ref: ref.description, kind: .failed, detail: "\(error)")
         }

@@ -63,7 +63,9 @@ final class Repository {
         defer { git_reference_free(ref) }
         var object: OpaquePointer?
         let peel = git_reference_peel(&object, ref, GIT_OBJECT_COMMIT)
-        if peel == GIT_ENOTFOUND.rawValue { return nil }
+        // A ref to something that is no commit (a tag of a tree) names no commit; a missing
+        // object (ENOTFOUND) means a damaged object store and is an error.
+        if peel == GIT_EPEEL.rawValue || peel == GIT_EINVALIDSPEC.rawValue { return nil }
         try check(peel, "git_reference_peel")
         defer { git_object_free(object) }
         return ObjectID(git_object_id(object))

@@ -49,7 +49,11 @@ extension HLDCommand.Cache {
             do {
                 let access = try AccessFile.load(workingDirectory + "/access.yaml")
                 let environment = ProcessInfo.processInfo.environment
-                parsed = try urls.map { url throws(GitSourceError) in try GitURL(url) }
+                // A relative path names a local repository, relative to the working directory.
+                parsed = try urls.map { url throws(GitSourceError) in
+                    let local = !url.hasPrefix("/") && !url.contains("://") && FileManager.default.fileExists(atPath: url)
+                    return try GitURL(local ? workingDirectory + "/" + url : url)
+                }
                 cache = try MirrorCache(options: MirrorCacheOptions(
                     root: global.cacheRoot, offline: global.offline,
                     credentials: GitCredentials(accessTokens: access, environment: environment),
