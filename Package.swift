@@ -37,7 +37,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"], exclude: ["Support/git_http_server.py"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD"]),
         .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI"]),
     ],

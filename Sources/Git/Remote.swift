@@ -130,7 +130,8 @@ final class RemoteConnection {
             kind = .authentication
         } else if lower.contains("404") || lower.contains("not found") || lower.contains("not exported")
                     || lower.contains("could not find repository") || lower.contains("failed to resolve path")
-                    || lower.contains("not a git repository") || lower.contains("does not appear to be") {
+                    || lower.contains("not a git repository") || lower.contains("does not appear to be")
+                    || lower.contains("no such repository") {
             kind = .repositoryNotFound
         } else if lower.contains("connect") || lower.contains("refused") || lower.contains("resolve address")
                     || lower.contains("timed out") || lower.contains("unreachable") || lower.contains("early eof") {
