@@ -112,7 +112,11 @@ final class RemoteConnection {
         git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION))
         options.callbacks = pushCallbacks
         let code = withExtendedLifetime(context) { withStrarray(refspecs) { git_remote_push(remote, $0, &options) } }
-        if code < 0 { throw Self.classify(GitError.last("git_remote_push", code: code), url: url, session: session) }
+        if code < 0 {
+            var error = Self.classify(GitError.last("git_remote_push", code: code), url: url, session: session)
+            if error.kind == .failed { error.kind = .push }
+            throw error
+        }
         if !rejections.messages.isEmpty {
             throw GitSourceError(url: url.redacted, ref: nil, kind: .push, detail: "the server refused the push: " + rejections.messages.joined(separator: "; "))
         }
