@@ -114,6 +114,15 @@ struct MirrorCacheTests {
         let wrongInline = try GitURL(http.url(for: "app.git").replacingOccurrences(of: "http://", with: "http://ci:nope-\(token)@"))
         let inlineError = await expectError(.authentication) { () throws(GitSourceError) in _ = try await world.cache().resolve(wrongInline, .defaultBranch) }
         #expect(inlineError.map { !$0.description.contains(token) && $0.description.contains("http://ci:***@127.0.0.1") } ?? false)
+
+        // Nothing in the cache (mirror config, markers, paths) holds the token.
+        let root = world.scratch.appending("cache").path
+        for relative in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            #expect(!relative.contains(token))
+            if let data = FileManager.default.contents(atPath: root + "/" + relative) {
+                #expect(!String(decoding: data, as: UTF8.self).contains(token), "\(relative) holds the token")
+            }
+        }
     }
 
     @Test(arguments: ["main", "trunk"])
