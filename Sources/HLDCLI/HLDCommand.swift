@@ -8,7 +8,8 @@ struct HLDCommand: AsyncParsableCommand {
         discussion: """
             Materialization (`hld materialize`) is not implemented yet. Available today: \
             `hld fmt`, which re-emits manifests through hld's YAML layer in the canonical \
-            Kubernetes style materialized output will use, and `hld version`.
+            Kubernetes style materialized output will use; `hld cache fetch`, which fetches \
+            git repositories into hld's cache; and `hld version`.
             """,
         subcommands: [Cache.self, Fmt.self, Version.self]
     )

@@ -119,7 +119,8 @@ public enum SourceFormat: Sendable {
 }
 
 enum JSONEscapes {
-    /// Rewrites each `\uD8xx\uDCxx` pair to `\U000XXXXX`; everything else is unchanged.
+    /// Rewrites each surrogate-pair escape to one `\U` escape of eight hex digits;
+    /// everything else is unchanged.
     static func joiningSurrogatePairs(_ bytes: [UInt8]) -> [UInt8] {
         guard bytes.contains(0x5C) else { return bytes }
         var out: [UInt8] = []
