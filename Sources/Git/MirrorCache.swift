@@ -73,10 +73,25 @@ public actor MirrorCache {
     /// The commit `ref` names, fetching the mirror first (once per run) unless the ref is a
     /// full commit id the mirror already has.
     public func resolve(_ url: GitURL, _ ref: GitRef) async throws(GitSourceError) -> ObjectID {
+        try await locate(url, ref, path: nil).commit
+    }
+
+    /// The commit `ref` names and the tree id at `path` in it (one mirror handle for both).
+    public func locate(_ url: GitURL, _ ref: GitRef, path treePath: String) async throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID) {
+        let (commit, tree) = try await locate(url, ref, path: Optional(treePath))
+        return (commit, tree ?? commit)
+    }
+
+    private func locate(_ url: GitURL, _ ref: GitRef, path treePath: String?) async throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) {
         let path = mirrorPath(for: url)
+        let work = { @Sendable () throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) in
+            guard let treePath else { return (try MirrorStore.resolve(ref, url: url, path: path), nil) }
+            let (commit, tree) = try MirrorStore.locate(ref, treePath: treePath, url: url, path: path)
+            return (commit, tree)
+        }
         if let full = ref.fullCommitID, let id = ObjectID(hex: full),
-           try await Self.blocking({ MirrorStore.isComplete(path) && ((try? Repository.open(path))?.contains(id) ?? false) }) {
-            return id
+           try await Self.blocking({ MirrorStore.openComplete(path)?.contains(id) ?? false }) {
+            return try await Self.blocking(work)
         }
         do {
             try await ensureFetched(url)
@@ -84,11 +99,11 @@ public actor MirrorCache {
             throw error.with(ref: ref)
         }
         do {
-            return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+            return try await Self.blocking(work)
         } catch where error.kind == .corruptMirror && !options.offline {
             // Objects the refs need are unreadable: fetch the whole mirror again, once.
             try await rebuild(url, ref: ref)
-            return try await Self.blocking { () throws(GitSourceError) in try MirrorStore.resolve(ref, url: url, path: path) }
+            return try await Self.blocking(work)
         }
     }
 
@@ -137,8 +152,7 @@ public actor MirrorCache {
 
     /// Resolve, find the tree at `path`, export it: a git source ready to read.
     public func source(_ url: GitURL, _ ref: GitRef, path: String = "") async throws(GitSourceError) -> ResolvedSource {
-        let commit = try await resolve(url, ref)
-        let tree = try await self.tree(url, commit: commit, path: path, ref: ref)
+        let (commit, tree) = try await locate(url, ref, path: path)
         let directory = try await export(url, tree: tree)
         return ResolvedSource(url: url, ref: ref, commit: commit, tree: tree, path: path, directory: directory)
     }

@@ -24,10 +24,10 @@ enum MirrorStore {
         let lock = try FileLock(path + ".lock")
         defer { withExtendedLifetime(lock) {} }
         CacheFiles.removeTemporaries(of: path)
-        if !recreate && isComplete(path) && refsIntact(path) {
+        if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
             do {
-                return try fetch(into: path, transport: transport, credentials: credentials)
+                return try fetch(into: repository, path: path, transport: transport, credentials: credentials)
             } catch let error where error.kind != .failed && error.kind != .corruptMirror {
                 throw error
             } catch {
@@ -38,14 +38,15 @@ enum MirrorStore {
             CacheFiles.remove(path)
         }
         let temporary = CacheFiles.temporary(for: path)
+        let created: Repository
         do {
-            _ = try Repository.create(temporary, bare: true)
+            created = try Repository.create(temporary, bare: true)
         } catch {
             throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the mirror: \(error.message)")
         }
         let outcome: FetchOutcome
         do {
-            outcome = try fetch(into: temporary, transport: transport, credentials: credentials)
+            outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials)
         } catch {
             CacheFiles.remove(temporary)
             throw error
@@ -61,23 +62,25 @@ enum MirrorStore {
     }
 
     /// A mirror that finished its first fetch and opens.
-    static func isComplete(_ path: String) -> Bool {
-        FileManager.default.fileExists(atPath: path + "/" + marker) && (try? Repository.open(path)) != nil
+    static func isComplete(_ path: String) -> Bool { openComplete(path) != nil }
+
+    /// The mirror at `path`, if it finished its first fetch and opens.
+    static func openComplete(_ path: String) -> Repository? {
+        guard FileManager.default.fileExists(atPath: path + "/" + marker) else { return nil }
+        return try? Repository.open(path)
     }
 
     /// Every branch and tag points at an object the mirror has (a damaged object store
     /// fails this; a fetch would not notice, since the refs match the remote's).
-    static func refsIntact(_ path: String) -> Bool {
-        guard let repository = try? Repository.open(path), let refs = try? repository.branchesAndTags() else { return false }
+    static func refsIntact(_ repository: Repository) -> Bool {
+        guard let refs = try? repository.branchesAndTags() else { return false }
         return refs.values.allSatisfy(repository.contains)
     }
 
     /// One fetch: list the remote's refs; transfer objects only when they differ from ours.
-    private static func fetch(into path: String, transport: GitURL, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
-        let repository: Repository
+    private static func fetch(into repository: Repository, path: String, transport: GitURL, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
         let local: [String: ObjectID]
         do {
-            repository = try Repository.open(path)
             local = try repository.branchesAndTags()
         } catch {
             throw GitSourceError(url: transport.redacted, ref: nil, kind: .corruptMirror, detail: "the cached mirror is damaged: \(error.message)")
@@ -132,11 +135,27 @@ enum MirrorStore {
 
     /// The commit `ref` names in the mirror at `path`.
     static func resolve(_ ref: GitRef, url: GitURL, path: String) throws(GitSourceError) -> ObjectID {
+        try resolve(ref, url: url, path: path, in: nil)
+    }
+
+    /// The commit `ref` names and the tree at `treePath` in it, with one repository handle.
+    static func locate(_ ref: GitRef, treePath: String, url: GitURL, path: String) throws(GitSourceError) -> (ObjectID, ObjectID) {
+        let repository: Repository
+        do {
+            repository = try Repository.open(path)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .corruptMirror, detail: "the cached mirror is damaged (\(error.message)); without --offline hld fetches it again")
+        }
+        let commit = try resolve(ref, url: url, path: path, in: repository)
+        return (commit, try tree(at: treePath, commit: commit, url: url, ref: ref.description, in: repository))
+    }
+
+    private static func resolve(_ ref: GitRef, url: GitURL, path: String, in open: Repository?) throws(GitSourceError) -> ObjectID {
         func notFound(_ detail: String) -> GitSourceError {
             GitSourceError(url: url.redacted, ref: ref.description, kind: .refNotFound, detail: detail)
         }
         do {
-            let repository = try Repository.open(path)
+            let repository = try open ?? Repository.open(path)
             switch ref {
             case .defaultBranch:
                 let name = (try? String(contentsOfFile: path + "/" + defaultBranchFile, encoding: .utf8)) ?? ""
@@ -200,7 +219,11 @@ enum MirrorStore {
 
     /// The tree id of `path` inside `commit`. Symbolic links are never followed.
     static func tree(at path: String, commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> ObjectID {
-        let (repository, root) = try openCommit(commit, url: url, ref: ref, mirror: mirror)
+        try tree(at: path, commit: commit, url: url, ref: ref, in: openMirror(mirror, url: url, ref: ref))
+    }
+
+    private static func tree(at path: String, commit: ObjectID, url: GitURL, ref: String?, in repository: Repository) throws(GitSourceError) -> ObjectID {
+        let root = try rootTree(commit, in: repository, url: url, ref: ref)
         let entry = try walk(repository, from: root, to: path, url: url, ref: ref)
         switch entry.kind {
         case .directory: return entry.id
@@ -216,7 +239,8 @@ enum MirrorStore {
     /// The bytes of the file at `path` in `commit`, straight from the object database; nil
     /// when there is no such file.
     static func readFile(at path: String, commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> [UInt8]? {
-        let (repository, root) = try openCommit(commit, url: url, ref: ref, mirror: mirror)
+        let repository = try openMirror(mirror, url: url, ref: ref)
+        let root = try rootTree(commit, in: repository, url: url, ref: ref)
         let entry: TreeEntry
         do {
             entry = try walk(repository, from: root, to: path, url: url, ref: ref)
@@ -236,10 +260,17 @@ enum MirrorStore {
         }
     }
 
-    private static func openCommit(_ commit: ObjectID, url: GitURL, ref: String?, mirror: String) throws(GitSourceError) -> (Repository, ObjectID) {
+    private static func openMirror(_ mirror: String, url: GitURL, ref: String?) throws(GitSourceError) -> Repository {
         do {
-            let repository = try Repository.open(mirror)
-            return (repository, try repository.tree(ofCommit: commit))
+            return try Repository.open(mirror)
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: ref, kind: .corruptMirror, detail: "the cached mirror is damaged (\(error.message)); without --offline hld fetches it again")
+        }
+    }
+
+    private static func rootTree(_ commit: ObjectID, in repository: Repository, url: GitURL, ref: String?) throws(GitSourceError) -> ObjectID {
+        do {
+            return try repository.tree(ofCommit: commit)
         } catch {
             throw GitSourceError(url: url.redacted, ref: ref, kind: .corruptMirror, detail: "cannot read commit \(commit) from the cached mirror: \(error.message)")
         }

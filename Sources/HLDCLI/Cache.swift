@@ -72,8 +72,7 @@ extension HLDCommand.Cache {
                     group.addTask {
                         do throws(GitSourceError) {
                             if export { return (index, .success(try await cache.source(url, ref, path: path)), nil, nil) }
-                            let commit = try await cache.resolve(url, ref)
-                            let tree = try await cache.tree(url, commit: commit, path: path, ref: ref)
+                            let (commit, tree) = try await cache.locate(url, ref, path: path)
                             return (index, .success(nil), commit, tree)
                         } catch {
                             return (index, .failure(error), nil, nil)
