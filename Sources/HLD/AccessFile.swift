@@ -28,9 +28,3 @@ public enum AccessFile {
     }
 }
 
-/// An hld failure with a sentence a user can act on.
-public struct HLDError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) { self.description = description }
-}

@@ -11,6 +11,6 @@ struct HLDCommand: AsyncParsableCommand {
             Kubernetes style materialized output will use; `hld cache fetch`, which fetches \
             git repositories into hld's cache; and `hld version`.
             """,
-        subcommands: [Cache.self, Fmt.self, Version.self]
+        subcommands: [Materialize.self, Install.self, Cache.self, Fmt.self, Version.self]
     )
 }

@@ -1,0 +1,111 @@
+import Foundation
+import Git
+import YAML
+
+/// One manifest document with where it came from (`# Source:`).
+public struct RenderedDocument: Sendable {
+    public var source: String
+    public var node: Node
+}
+
+/// Runs each component's generator and hooks.
+struct Generators: Sendable {
+    let fetcher: SourceFetcher
+    let runner: any ProcessRunner
+    let diagnostics: DiagnosticsSink
+
+    /// The documents `component` renders (none for a container).
+    func render(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
+        switch component.definition.type {
+        case .component:
+            return []
+        case .static:
+            return try await renderStatic(component)
+        case .helm, .kustomize:
+            throw HLDError(component.definition.location(of: "type"),
+                           "\(component.componentPath): type \(component.definition.type.rawValue) is not supported by this version of hld yet")
+        }
+    }
+
+    /// SPEC §3 static: every `.yaml`/`.yml`/`.json` file in `path`, sorted by name, split
+    /// into documents; or one http(s) manifest for `method: http`.
+    private func renderStatic(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
+        let definition = component.definition
+        if definition.method == .http {
+            guard let source = definition.source else {
+                throw HLDError(definition.location, "\(component.componentPath): method http needs a source URL")
+            }
+            let bytes = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"))
+            let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
+            return try documents(bytes, file: GitURL.redact(source), format: SourceFormat(path: name), source: component.componentPath + "/" + name)
+        }
+        let relative = definition.path ?? ""
+        let directory = URL(fileURLWithPath: component.directory + "/" + relative).standardizedFileURL.path
+        if let treeRoot = component.treeRoot, directory != treeRoot, !directory.hasPrefix(treeRoot + "/") {
+            throw HLDError(definition.location(of: "path"), "\(component.componentPath): path \(relative) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
+        }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        } catch {
+            throw HLDError(definition.location(of: "path"), "\(component.componentPath): the static manifest directory \(relative.isEmpty ? "." : relative) does not exist")
+        }
+        var rendered: [RenderedDocument] = []
+        for name in entries {
+            let path = directory + "/" + name
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let ext = URL(fileURLWithPath: name).pathExtension.lowercased()
+            if isDirectory.boolValue {
+                diagnostics.warning("\(component.componentPath): \(relative.isEmpty ? "" : relative + "/")\(name) is a directory; static components read only the files in path")
+                continue
+            }
+            guard ["yaml", "yml", "json"].contains(ext), name != "component.yaml", name != "component.json" else {
+                if !name.hasPrefix(".") {
+                    diagnostics.warning("\(component.componentPath): skipped \(relative.isEmpty ? "" : relative + "/")\(name) (not a .yaml, .yml or .json manifest)")
+                }
+                continue
+            }
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw HLDError("\(component.componentPath): cannot read \(path)")
+            }
+            let shown = component.treeRoot == nil ? path : "\(component.fetchedFrom ?? "")/\(relative)/\(name)"
+            rendered += try documents([UInt8](bytes), file: shown, format: ext == "json" ? .json : .yaml, source: component.componentPath + "/" + name)
+        }
+        return rendered
+    }
+
+    /// The non-empty documents of a manifest file.
+    private func documents(_ bytes: [UInt8], file: String, format: SourceFormat, source: String) throws(HLDError) -> [RenderedDocument] {
+        do {
+            return try DocumentReader(bytes: bytes, file: file, format: format).readAll()
+                .filter { !$0.isNull }
+                .map { RenderedDocument(source: source, node: $0) }
+        } catch {
+            throw HLDError(error.description)
+        }
+    }
+
+    /// Runs `component`'s hooks for `phase` as `/bin/sh -c` in its directory, stopping at the
+    /// first failure.
+    func runHooks(_ phase: HookPhase, for component: ResolvedComponent) async throws(HLDError) {
+        for command in component.definition.hooks[phase] ?? [] {
+            diagnostics.progress("\(component.componentPath): \(phase.rawValue): \(command)")
+            let invocation = ProcessInvocation(executable: "/bin/sh", arguments: ["-c", command], workingDirectory: component.directory)
+            do {
+                _ = try await runner.checked(invocation)
+            } catch {
+                throw HLDError(component.definition.location(of: "hooks"), "\(component.componentPath): \(phase.rawValue) hook failed: \(error)")
+            }
+        }
+    }
+
+    /// Refuses to go on when a fetched component has hooks and they were not allowed.
+    static func checkHooks(in tree: ResolvedComponent, allowed: Bool) throws(HLDError) {
+        guard !allowed else { return }
+        for component in tree.flattened where component.treeRoot != nil && !component.definition.hooks.isEmpty {
+            throw HLDError(component.definition.location(of: "hooks"),
+                           "\(component.componentPath) comes from \(component.fetchedFrom ?? "a fetched source") and has hooks; hld runs hooks of fetched components only with --allow-hooks")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Git
+import YAML
+
+/// Everything one `hld materialize` or `hld install` run needs.
+public struct MaterializeOptions: Sendable {
+    /// The directory holding the top-level component (and `hld.yaml`).
+    public var directory: String
+    /// Environments (and groups) in command-line order; empty means `hld.yaml`'s
+    /// defaults, else `common` only.
+    public var environments: [String]
+    public var jobs: Int
+    public var offline: Bool
+    public var cacheRoot: URL
+    /// Run hooks of components fetched from git too.
+    public var allowHooks: Bool
+    /// The environment credentials and mirrors are read from.
+    public var processEnvironment: [String: String]
+    public var runner: any ProcessRunner
+    public var diagnostics: DiagnosticsSink
+
+    public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
+                allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
+                runner: any ProcessRunner = SubprocessRunner(), diagnostics: DiagnosticsSink) {
+        self.directory = directory
+        self.environments = environments
+        self.jobs = jobs
+        self.offline = offline
+        self.cacheRoot = cacheRoot
+        self.allowHooks = allowHooks
+        self.processEnvironment = processEnvironment
+        self.runner = runner
+        self.diagnostics = diagnostics
+    }
+}
+
+/// The materializer: definitions → resolved tree → rendered documents → output files.
+public enum Materializer {
+    /// Resolves and renders; writes nothing.
+    public static func render(_ options: MaterializeOptions) async throws(HLDError) -> Materialization {
+        let context = try Context(options)
+        let tree = try await context.resolver.resolve()
+        context.warnAboutUnusedEnvironments(in: tree)
+        try Generators.checkHooks(in: tree, allowed: options.allowHooks)
+        let rendered = try await context.render(tree)
+        return Materialization(environmentName: context.environmentName, files: try OutputLayout.files(rendered), tree: tree)
+    }
+
+    /// Fetches every source into the cache and runs install hooks; renders nothing.
+    public static func install(_ options: MaterializeOptions) async throws(HLDError) -> ResolvedComponent {
+        let context = try Context(options)
+        let tree = try await context.resolver.resolve()
+        try Generators.checkHooks(in: tree, allowed: options.allowHooks)
+        for component in tree.flattened {
+            try await context.generators.runHooks(.beforeInstall, for: component)
+            if component.definition.type == .static && component.definition.method == .http, let source = component.definition.source {
+                _ = try await context.fetcher.httpManifest(source, for: component.componentPath, at: component.definition.location(of: "source"))
+            }
+            try await context.generators.runHooks(.afterInstall, for: component)
+        }
+        return tree
+    }
+
+    /// Replaces `<outputRoot>/<environment>` with the rendered files, atomically.
+    public static func write(_ materialization: Materialization, to outputRoot: String) throws(HLDError) {
+        try OutputLayout.write(materialization.files, name: materialization.environmentName, root: outputRoot)
+    }
+
+    /// How the files under `<outputRoot>/<environment>` differ from the rendering.
+    public static func differences(_ materialization: Materialization, in outputRoot: String) -> [FileDifference] {
+        OutputLayout.differences(materialization.files, name: materialization.environmentName, root: outputRoot)
+    }
+
+    /// One run's wiring.
+    struct Context {
+        let options: MaterializeOptions
+        let project: ProjectFile
+        let environments: [String]
+        let fetcher: SourceFetcher
+        let resolver: TreeResolver
+        let generators: Generators
+
+        init(_ options: MaterializeOptions) throws(HLDError) {
+            self.options = options
+            let root = URL(fileURLWithPath: options.directory).standardizedFileURL.path
+            project = try ProjectFile.load(in: root)
+            environments = options.environments.isEmpty ? project.defaults : options.environments
+            let known = project.knownNames
+            for name in environments {
+                guard !name.isEmpty, !name.contains("/"), name != "common" || environments.count == 1 else {
+                    throw HLDError("\(name.isEmpty ? "an empty name" : name) cannot be used as an environment name")
+                }
+                if !known.isEmpty && !known.contains(name) {
+                    let file = project.file.map { "\($0)" } ?? "hld.yaml"
+                    throw HLDError("unknown environment \(name): \(file) declares \(known.joined(separator: ", "))")
+                }
+            }
+            if Set(environments).count != environments.count {
+                throw HLDError("an environment is named twice: \(environments.joined(separator: " "))")
+            }
+            let rewrites: URLRewrites
+            let access: [String: String]
+            do {
+                rewrites = URLRewrites(project.mirrors).merging(try URLRewrites.fromEnvironment(options.processEnvironment))
+                access = try AccessFile.load(root + "/access.yaml")
+            } catch let error as HLDError {
+                throw error
+            } catch {
+                throw HLDError("\(error)")
+            }
+            fetcher = SourceFetcher(
+                cacheRoot: options.cacheRoot, offline: options.offline,
+                credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
+                rewrites: rewrites, jobs: options.jobs)
+            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: options.diagnostics)
+            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: options.diagnostics)
+        }
+
+        /// `dev`, `prod-east-prod`, or `common`.
+        var environmentName: String { environments.isEmpty ? "common" : environments.joined(separator: "-") }
+
+        /// Without `hld.yaml`, a name no component has a config file for is probably a typo.
+        func warnAboutUnusedEnvironments(in tree: ResolvedComponent) {
+            guard project.knownNames.isEmpty else { return }
+            let files = tree.flattened.flatMap(\.layerFiles)
+            for name in environments where name != "common" {
+                if !files.contains(where: { $0.hasSuffix("config/\(name).yaml") || $0.hasSuffix("config/\(name).json") }) {
+                    options.diagnostics.warning("no component has a config file for environment \(name) (config/\(name).yaml); is the name right?")
+                }
+            }
+        }
+
+        /// Renders the tree: a parent (hooks, generator) before its children, siblings
+        /// concurrently; the result is in definition order whatever finishes first.
+        func render(_ tree: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
+            let generators = self.generators
+            let limiter = fetcher.limiter
+            @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
+                let documents = try await limiter.run { () async throws(HLDError) in
+                    try await generators.runHooks(.beforeGenerate, for: component)
+                    let documents = try await generators.render(component)
+                    try await generators.runHooks(.afterGenerate, for: component)
+                    return documents
+                }
+                var result = [(component, documents)]
+                do {
+                    let children = try await withThrowingTaskGroup(of: (Int, [(ResolvedComponent, [RenderedDocument])]).self) { group in
+                        for (index, child) in component.children.enumerated() {
+                            group.addTask { (index, try await renderSubtree(child)) }
+                        }
+                        var collected: [(Int, [(ResolvedComponent, [RenderedDocument])])] = []
+                        for try await item in group { collected.append(item) }
+                        return collected.sorted { $0.0 < $1.0 }.flatMap(\.1)
+                    }
+                    result += children
+                } catch let error as HLDError {
+                    throw error
+                } catch {
+                    throw HLDError("\(error)")
+                }
+                return result
+            }
+            return try await renderSubtree(tree)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import YAML
+
+/// One output file: its path under the environment directory and its bytes.
+public struct RenderedFile: Sendable, Equatable {
+    public var path: String
+    public var bytes: [UInt8]
+    /// The component that writes it.
+    public var component: String
+}
+
+/// A rendered environment: the directory name and every file, in definition order.
+public struct Materialization: Sendable {
+    /// `dev`, `prod-east-prod`, or `common` when no environment was named.
+    public var environmentName: String
+    public var files: [RenderedFile]
+    /// The resolved tree it came from.
+    public var tree: ResolvedComponent
+
+    /// Every file's content, one after another (what `--stdout` prints).
+    public var stream: [UInt8] { files.flatMap(\.bytes) }
+}
+
+/// What `--check` found on disk.
+public enum FileDifference: Sendable, Equatable, CustomStringConvertible {
+    case added(String), removed(String), changed(String)
+
+    public var description: String {
+        switch self {
+        case .added(let path): return "missing on disk: \(path)"
+        case .removed(let path): return "no longer produced: \(path)"
+        case .changed(let path): return "differs: \(path)"
+        }
+    }
+}
+
+enum OutputLayout {
+    /// Canonical text of a component's documents: `---`, `# Source:`, the document.
+    static func text(of documents: [RenderedDocument]) throws(HLDError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for document in documents {
+            bytes += Array("---\n# Source: \(document.source)\n".utf8)
+            do {
+                bytes += Array(try document.node.yaml().utf8)
+            } catch {
+                throw HLDError("\(document.source): cannot write a document: \(error)")
+            }
+        }
+        return bytes
+    }
+
+    /// Files for the rendered components, in tree order; two components writing the same
+    /// file is an error naming both.
+    static func files(_ rendered: [(ResolvedComponent, [RenderedDocument])]) throws(HLDError) -> [RenderedFile] {
+        var files: [RenderedFile] = []
+        var owners: [String: String] = [:]
+        for (component, documents) in rendered where component.definition.type != .component {
+            let path = (component.folder + [component.fileName + ".yaml"]).joined(separator: "/")
+            if let other = owners[path] {
+                throw HLDError("\(other) and \(component.componentPath) both write \(path); rename one of them")
+            }
+            owners[path] = component.componentPath
+            files.append(RenderedFile(path: path, bytes: try text(of: documents), component: component.componentPath))
+        }
+        return files
+    }
+
+    /// Replaces `<root>/<name>` with exactly `files`: written into a temporary sibling,
+    /// then swapped in with one rename, so readers see the old tree or the new one.
+    static func write(_ files: [RenderedFile], name: String, root: String) throws(HLDError) {
+        let fm = FileManager.default
+        let target = root + "/" + name
+        let temporary = "\(root)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        } catch {
+            throw HLDError("cannot write the output under \(root): \(reason(error))")
+        }
+        do {
+            for file in files {
+                let path = temporary + "/" + file.path
+                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                guard fm.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o644]) else {
+                    throw HLDError("cannot write \(target)/\(file.path)")
+                }
+            }
+            try swap(temporary, into: target)
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw error as? HLDError ?? HLDError("cannot write \(target): \(reason(error))")
+        }
+    }
+
+    private static func reason(_ error: Error) -> String {
+        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return (error as NSError).localizedDescription
+    }
+
+    /// Moves `temporary` to `target`; an existing `target` is exchanged atomically
+    /// (`renameat2(RENAME_EXCHANGE)`) and then removed.
+    private static func swap(_ temporary: String, into target: String) throws(HLDError) {
+        guard FileManager.default.fileExists(atPath: target) else {
+            guard rename(temporary, target) == 0 else { throw HLDError("cannot create \(target): \(String(cString: strerror(errno)))") }
+            return
+        }
+        if let exchange = renameExchange, exchange(AT_FDCWD, temporary, AT_FDCWD, target, 2 /* RENAME_EXCHANGE */) == 0 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            return
+        }
+        let old = temporary + ".old"
+        guard rename(target, old) == 0 else { throw HLDError("cannot replace \(target): \(String(cString: strerror(errno)))") }
+        guard rename(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = rename(old, target)
+            throw HLDError("cannot replace \(target): \(reason)")
+        }
+        try? FileManager.default.removeItem(atPath: old)
+    }
+
+    /// glibc's `renameat2`, looked up at run time (Swift's Glibc module hides it).
+    private static let renameExchange: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: -2), "renameat2") ?? dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+    }()
+
+    /// How the files on disk under `<root>/<name>` differ from `files`.
+    static func differences(_ files: [RenderedFile], name: String, root: String) -> [FileDifference] {
+        let target = root + "/" + name
+        let fm = FileManager.default
+        var differences: [FileDifference] = []
+        var expected = Set<String>()
+        for file in files {
+            expected.insert(file.path)
+            guard let data = fm.contents(atPath: target + "/" + file.path) else {
+                differences.append(.added(name + "/" + file.path))
+                continue
+            }
+            if [UInt8](data) != file.bytes { differences.append(.changed(name + "/" + file.path)) }
+        }
+        let onDisk = ((try? fm.subpathsOfDirectory(atPath: target)) ?? []).filter { path in
+            var isDirectory: ObjCBool = false
+            return fm.fileExists(atPath: target + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }
+        for path in onDisk.sorted() where !expected.contains(path) { differences.append(.removed(name + "/" + path)) }
+        return differences
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import Git
+import YAML
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Fetches what components point at — git repositories and http manifests — into the
+/// cache, at most `jobs` at a time.
+final class SourceFetcher: Sendable {
+    let cacheRoot: URL
+    let offline: Bool
+    let credentials: GitCredentials
+    let rewrites: URLRewrites
+    let limiter: Limiter
+    private let mirrors: MirrorCacheHolder
+
+    init(cacheRoot: URL, offline: Bool, credentials: GitCredentials, rewrites: URLRewrites, jobs: Int) {
+        self.cacheRoot = cacheRoot
+        self.offline = offline
+        self.credentials = credentials
+        self.rewrites = rewrites
+        self.limiter = Limiter(width: jobs)
+        self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(root: cacheRoot, offline: offline, credentials: credentials, rewrites: rewrites))
+    }
+
+    /// The directory of a `method: git` component: its repository's tree exported, plus
+    /// `path` inside it. Relative sources are local repositories next to the declaring
+    /// component (not allowed inside a fetched tree).
+    func fetchComponent(_ entry: ComponentDefinition, config: ComponentConfig, base: String, treeRoot: String?) async throws(HLDError) -> FetchedDirectory {
+        guard let rawSource = config.source ?? entry.source else {
+            throw HLDError(entry.location, "subcomponent \(entry.name) has method git but no source")
+        }
+        var source = rawSource
+        if !source.contains("://") && !source.hasPrefix("/") && !source.contains("@") {
+            source = URL(fileURLWithPath: base + "/" + source).standardizedFileURL.path
+        }
+        let url: GitURL
+        do {
+            url = try GitURL(source)
+        } catch {
+            throw HLDError(entry.location(of: "source"), "subcomponent \(entry.name): \(error.detail)")
+        }
+        let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
+        let path = entry.path ?? ""
+        let cache = try await mirrors.cache()
+        let limiter = self.limiter
+        do throws(GitSourceError) {
+            let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, ref, path: "") }
+            _ = try await cache.tree(url, commit: commit, path: path, ref: ref)
+            let exported = try await cache.export(url, tree: rootTree).path
+            let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+            let directory = URL(fileURLWithPath: parts.isEmpty ? exported : exported + "/" + parts).standardizedFileURL.path
+            let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
+            return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown)
+        } catch {
+            throw HLDError(entry.location, "subcomponent \(entry.name): \(error)")
+        }
+    }
+
+    /// The bytes of an http(s) manifest, from the cache by content hash (downloaded once;
+    /// a non-2xx status is an error; `--offline` uses what the cache has).
+    func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> [UInt8] {
+        let shown = GitURL.redact(urlString)
+        guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            throw HLDError(location, "\(component): source \(shown) is not an http(s) URL")
+        }
+        let urlKey = SHA256.hash(data: Data(urlString.utf8)).map { String(format: "%02x", $0) }.joined()
+        let index = cacheRoot.appendingPathComponent("http/urls/\(urlKey)")
+        let objects = cacheRoot.appendingPathComponent("http/objects")
+        if offline {
+            guard let hash = try? String(contentsOf: index, encoding: .utf8),
+                  let data = FileManager.default.contents(atPath: objects.appendingPathComponent(hash).path) else {
+                throw HLDError(location, "\(component): \(shown) is not in the cache and --offline forbids downloading it")
+            }
+            return [UInt8](data)
+        }
+        let limiter = self.limiter
+        let result: Result<(Data, Int), any Error> = await limiter.run {
+            do {
+                var request = URLRequest(url: url)
+                request.timeoutInterval = 60
+                let (data, response) = try await URLSession.shared.data(for: request)
+                return .success((data, (response as? HTTPURLResponse)?.statusCode ?? 0))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let data: Data
+        switch result {
+        case .failure(let error):
+            throw HLDError(location, "\(component): cannot download \(shown): \(error.localizedDescription)")
+        case .success(let (body, status)):
+            guard (200..<300).contains(status) else {
+                throw HLDError(location, "\(component): downloading \(shown) returned HTTP status \(status)")
+            }
+            data = body
+        }
+        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        do {
+            try FileManager.default.createDirectory(at: objects, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: index.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(Array(data), to: objects.appendingPathComponent(hash).path)
+            try AtomicFile.write(Array(hash.utf8), to: index.path)
+        } catch {
+            throw HLDError("cannot store \(shown) in the cache: \(error)")
+        }
+        return Array(data)
+    }
+}
+
+/// Creates the git cache on first use, so an HLD without git sources never touches it.
+private actor MirrorCacheHolder {
+    let options: MirrorCacheOptions
+    var instance: MirrorCache?
+
+    init(options: MirrorCacheOptions) { self.options = options }
+
+    func cache() throws(HLDError) -> MirrorCache {
+        if let instance { return instance }
+        do {
+            let created = try MirrorCache(options: options)
+            instance = created
+            return created
+        } catch {
+            throw HLDError("\(error)")
+        }
+    }
+}
+
+/// Whole-file writes that readers never see half done: temp file + rename in the same
+/// directory.
+enum AtomicFile {
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw HLDError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var failure: String?
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let n = Foundation.write(fd, base + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                offset += n
+            }
+        }
+        close(fd)
+        if let failure {
+            unlink(temporary)
+            throw HLDError("cannot write \(path): \(failure)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw HLDError("cannot write \(path): \(reason)")
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Git
+import YAML
+
+/// Turns definitions into a resolved tree: loads component and config files, merges the
+/// layers, fetches git sources (concurrently, at most `jobs` at a time), and checks for
+/// cycles and paths that leave a fetched tree. Results keep the definition order.
+struct TreeResolver: Sendable {
+    let root: String
+    let environments: [String]
+    let sources: SourceFetcher
+    let diagnostics: DiagnosticsSink
+
+    func resolve() async throws(HLDError) -> ResolvedComponent {
+        guard let file = ComponentFile.find(in: root, diagnostics: diagnostics) else {
+            throw HLDError("\(root): no component.yaml or component.json here (run hld in the directory of the top-level component, or pass -C)")
+        }
+        let definition = try ComponentFile.load(file, displayPath: display(file), diagnostics: diagnostics)
+        var layers = try configLayers(in: root, display: display(root))
+        var component = ResolvedComponent(
+            definition: definition, folder: [], fileName: definition.name, directory: root, treeRoot: nil, fetchedFrom: nil,
+            config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.map(\.file), children: [])
+        if definition.method == .git, definition.source != nil {
+            // A remote root (Fabrikate #212): the definition comes from git; the local
+            // root's config wins over the remote one's.
+            let fetched = try await sources.fetchComponent(definition, config: component.config, base: root, treeRoot: nil)
+            let remoteFile = try componentFile(in: fetched.directory, entry: definition, display: fetched.display)
+            let remote = try ComponentFile.load(remoteFile, displayPath: fetched.display + "/" + URL(fileURLWithPath: remoteFile).lastPathComponent, diagnostics: diagnostics)
+            layers += try configLayers(in: fetched.directory, display: fetched.display)
+            component = ResolvedComponent(
+                definition: remote, folder: [], fileName: remote.name, directory: fetched.directory, treeRoot: fetched.treeRoot,
+                fetchedFrom: fetched.display, config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.map(\.file), children: [])
+        }
+        component.children = try await children(of: component, ancestors: [identity(component.directory)])
+        return component
+    }
+
+    private func children(of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> [ResolvedComponent] {
+        let entries = parent.definition.subcomponents
+        guard !entries.isEmpty else { return [] }
+        let resolver = self
+        do {
+            return try await withThrowingTaskGroup(of: (Int, ResolvedComponent?).self) { group in
+                for (index, entry) in entries.enumerated() {
+                    group.addTask { (index, try await resolver.child(entry, of: parent, ancestors: ancestors)) }
+                }
+                var results: [(Int, ResolvedComponent?)] = []
+                for try await result in group { results.append(result) }
+                return results.sorted { $0.0 < $1.0 }.compactMap(\.1)
+            }
+        } catch let error as HLDError {
+            throw error
+        } catch {
+            throw HLDError("\(error)")
+        }
+    }
+
+    private func child(_ entry: ComponentDefinition, of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> ResolvedComponent? {
+        let passed = parent.config.passedDown(to: entry.name)
+        let passedFile = "the config \(parent.componentPath) passes down to \(entry.name)"
+        if ComponentConfig(passed).disabled {
+            diagnostics.progress("\(parent.componentPath)/\(entry.name): disabled")
+            return nil
+        }
+        if entry.type.isInline {
+            var inline = ResolvedComponent(
+                definition: entry, folder: parent.folder, fileName: entry.name, directory: parent.directory,
+                treeRoot: parent.treeRoot, fetchedFrom: parent.fetchedFrom,
+                config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)])),
+                layerFiles: [], children: [])
+            inline.children = try await children(of: inline, ancestors: ancestors)
+            return inline
+        }
+
+        let located: FetchedDirectory
+        switch entry.method {
+        case .git:
+            located = try await sources.fetchComponent(entry, config: ComponentConfig(passed), base: parent.directory, treeRoot: parent.treeRoot)
+        case .local:
+            located = try localDirectory(entry, config: ComponentConfig(passed), parent: parent)
+        case .helm, .http:
+            throw HLDError(entry.location(of: "method"), "method \(entry.method.rawValue) is for helm and static components; subcomponent \(entry.name) has type component")
+        }
+        let id = identity(located.directory)
+        if ancestors.contains(id) {
+            throw HLDError(entry.location, "subcomponent \(entry.name) includes a component that includes it (\(located.display)): a cycle")
+        }
+        let file = try componentFile(in: located.directory, entry: entry, display: located.display)
+        let definition = try ComponentFile.load(file, displayPath: located.display + "/" + URL(fileURLWithPath: file).lastPathComponent, diagnostics: diagnostics)
+        let layers = [ConfigLayer(node: passed, file: passedFile)] + (try configLayers(in: located.directory, display: located.display))
+        var component = ResolvedComponent(
+            definition: definition, folder: parent.folder + [entry.name], fileName: definition.name, directory: located.directory,
+            treeRoot: located.treeRoot, fetchedFrom: located.fetchedFrom,
+            config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.dropFirst().map(\.file), children: [])
+        component.children = try await children(of: component, ancestors: ancestors + [id])
+        return component
+    }
+
+    /// A local subcomponent's directory: `source` (relative to the declaring component's
+    /// directory) joined with `path`. Inside a fetched tree it may not leave that tree.
+    private func localDirectory(_ entry: ComponentDefinition, config: ComponentConfig, parent: ResolvedComponent) throws(HLDError) -> FetchedDirectory {
+        let source = config.source ?? entry.source ?? "."
+        var directory = source.hasPrefix("/") ? source : parent.directory + "/" + source
+        if let path = entry.path { directory += "/" + path }
+        directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        if let treeRoot = parent.treeRoot, directory != treeRoot, !directory.hasPrefix(treeRoot + "/") {
+            let field = entry.fieldLocations["path"] != nil && entry.source == nil ? "path" : "source"
+            throw HLDError(entry.location(of: field), "subcomponent \(entry.name) points outside the tree fetched from \(parent.fetchedFrom ?? "git") (\(source)\(entry.path.map { " + " + $0 } ?? ""))")
+        }
+        let shown = parent.treeRoot == nil ? display(directory) : (parent.fetchedFrom ?? "") + "/" + String(directory.dropFirst((parent.treeRoot ?? "").count + 1))
+        return FetchedDirectory(directory: directory, treeRoot: parent.treeRoot, fetchedFrom: parent.fetchedFrom, display: shown)
+    }
+
+    private func componentFile(in directory: String, entry: ComponentDefinition, display: String) throws(HLDError) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw HLDError(entry.location, "subcomponent \(entry.name): directory \(display) does not exist")
+        }
+        guard let file = ComponentFile.find(in: directory, diagnostics: diagnostics) else {
+            throw HLDError(entry.location, "subcomponent \(entry.name): no component.yaml or component.json in \(display)")
+        }
+        return file
+    }
+
+    /// The environment layers then `common`, as found in `directory`.
+    private func configLayers(in directory: String, display: String) throws(HLDError) -> [ConfigLayer] {
+        var layers: [ConfigLayer] = []
+        for name in environments + ["common"] {
+            if let layer = try ConfigFiles.load(name, in: directory, display: display, diagnostics: diagnostics) { layers.append(layer) }
+        }
+        return layers
+    }
+
+    private func identity(_ directory: String) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: directory)) ?? URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+    }
+
+    /// A path as shown in messages: relative to the project root when inside it.
+    func display(_ path: String) -> String {
+        if path == root { return "." }
+        if path.hasPrefix(root + "/") { return String(path.dropFirst(root.count + 1)) }
+        return path
+    }
+}
+
+/// Where a component's files are, and where they came from.
+struct FetchedDirectory: Sendable {
+    var directory: String
+    var treeRoot: String?
+    var fetchedFrom: String?
+    var display: String
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import HLD
+
+extension HLDCommand {
+    struct Materialize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render the HLD for one or more environments into flat manifests.",
+            discussion: """
+                Environments (and groups) layer in command-line order: `hld materialize prod \
+                eastus` merges config/prod, then config/eastus, then config/common. The output \
+                goes to <output-dir>/<env1-env2…>/ (default generated/; `common` with no \
+                environment), replaced atomically: files that are no longer produced disappear.
+                """,
+            aliases: ["generate"]
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Environments and groups, highest precedence first (default: hld.yaml's defaults, else common).")
+        var environments: [String] = []
+
+        @Flag(help: "Write the manifests to standard output instead of the output directory.")
+        var stdout = false
+
+        @Flag(help: "Write nothing; exit 1 and list the files when the output on disk differs.")
+        var check = false
+
+        @Option(help: ArgumentHelp("Where environment directories go.", valueName: "dir"))
+        var outputDir = "generated"
+
+        @Flag(help: "Run hooks of components fetched from git or http too.")
+        var allowHooks = false
+
+        func validate() throws {
+            if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
+        }
+
+        func run() async throws {
+            let directory = try global.enterDirectory()
+            let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
+            let options = MaterializeOptions(
+                directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
+                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics)
+            let materialization: Materialization
+            do {
+                materialization = try await Materializer.render(options)
+            } catch {
+                printError(error.description)
+                throw ExitCode.failure
+            }
+            let outputRoot = outputDir.hasPrefix("/") ? outputDir : directory + "/" + outputDir
+            if stdout {
+                try writeStandardOutput(materialization.stream)
+                return
+            }
+            if check {
+                let differences = Materializer.differences(materialization, in: outputRoot)
+                guard differences.isEmpty else {
+                    for difference in differences { print(difference) }
+                    printError("\(outputDir)/\(materialization.environmentName) is not up to date (\(differences.count) file(s)); run hld materialize")
+                    throw ExitCode.failure
+                }
+                if !global.quiet { print("\(outputDir)/\(materialization.environmentName) is up to date") }
+                return
+            }
+            do {
+                try Materializer.write(materialization, to: outputRoot)
+            } catch {
+                printError(error.description)
+                throw ExitCode.failure
+            }
+            if !global.quiet {
+                print("wrote \(materialization.files.count) file(s) to \(outputDir)/\(materialization.environmentName)")
+            }
+        }
+    }
+
+    struct Install: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch every source of the HLD into the cache and run install hooks."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Environments whose config may pin other branches or versions.")
+        var environments: [String] = []
+
+        @Flag(help: "Run hooks of components fetched from git or http too.")
+        var allowHooks = false
+
+        func run() async throws {
+            let directory = try global.enterDirectory()
+            let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
+            let options = MaterializeOptions(
+                directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
+                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics)
+            do {
+                let tree = try await Materializer.install(options)
+                if !global.quiet { print("installed \(tree.flattened.count) component(s)") }
+            } catch {
+                printError(error.description)
+                throw ExitCode.failure
+            }
+        }
+    }
+}
+
+/// Warnings and progress on standard error.
+struct TerminalDiagnostics: DiagnosticsSink {
+    let verbose: Bool
+    let quiet: Bool
+
+    func warning(_ message: String) {
+        guard !quiet else { return }
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
+    func progress(_ message: String) {
+        guard verbose else { return }
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}
