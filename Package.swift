@@ -45,10 +45,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Loopback servers (git daemon, smart HTTP, plain HTTP) and git fixtures for tests.
+        .target(name: "TestSupport", path: "Tests/Support", exclude: ["git_http_server.py"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "GitTests", dependencies: ["Git"], exclude: ["Support/git_http_server.py"]),
-        .testTarget(name: "HLDTests", dependencies: ["HLD"]),
-        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI"]),
+        .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
+        .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),
+        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

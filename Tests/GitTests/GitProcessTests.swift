@@ -1,6 +1,7 @@
 #if os(Linux)
 import Foundation
 import Testing
+import TestSupport
 @testable import Git
 
 /// Several `hld` processes on one cache, a process killed mid-fetch, and commit + push.

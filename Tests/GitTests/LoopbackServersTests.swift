@@ -1,6 +1,7 @@
 #if os(Linux)
 import Foundation
 import Testing
+import TestSupport
 
 /// The loopback servers and fixtures in Support/ work, with the git CLI as the client.
 @Suite(.timeLimit(.minutes(2)))

@@ -1,6 +1,7 @@
 #if os(Linux)
 import Foundation
 import Testing
+import TestSupport
 @testable import Git
 
 /// The cache against real repositories served on 127.0.0.1: local paths, file://, git://

@@ -12,9 +12,9 @@ import Synchronization
 
 // MARK: - Errors
 
-struct LoopbackServerError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct LoopbackServerError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }
 
 // MARK: - TemporaryDirectory
@@ -22,21 +22,21 @@ struct LoopbackServerError: Error, CustomStringConvertible {
 /// A fresh directory under the system temporary directory, removed in `deinit` (or `remove()`).
 /// Swift may end an object's lifetime right after its last use, so write
 /// `defer { directory.remove() }` when only paths derived from `url` are used later.
-final class TemporaryDirectory: Sendable {
-    let url: URL
+package final class TemporaryDirectory: Sendable {
+    package let url: URL
 
-    init(prefix: String = "hld-test") throws {
+    package init(prefix: String = "hld-test") throws {
         url = FileManager.default.temporaryDirectory
             .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    var path: String { url.path }
+    package var path: String { url.path }
 
-    func appending(_ component: String) -> URL { url.appendingPathComponent(component) }
+    package func appending(_ component: String) -> URL { url.appendingPathComponent(component) }
 
     /// Removes the directory; safe to call more than once.
-    func remove() { try? FileManager.default.removeItem(at: url) }
+    package func remove() { try? FileManager.default.removeItem(at: url) }
 
     deinit { remove() }
 }
@@ -51,12 +51,12 @@ final class TemporaryDirectory: Sendable {
 /// - every other descriptor is closed (`posix_spawn_file_actions_addclosefrom_np`, looked up
 ///   at run time; our own descriptors are close-on-exec anyway);
 /// - the environment is exactly `environment`.
-final class ChildProcess: Sendable {
-    enum Termination: Sendable, Equatable, CustomStringConvertible {
+package final class ChildProcess: Sendable {
+    package enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .exited(let code): "exit status \(code)"
             case .signaled(let signal): "signal \(signal)"
@@ -64,10 +64,10 @@ final class ChildProcess: Sendable {
         }
     }
 
-    let pid: pid_t
-    let executable: String
-    let arguments: [String]
-    let stderrPath: String
+    package let pid: pid_t
+    package let executable: String
+    package let arguments: [String]
+    package let stderrPath: String
 
     private struct State {
         var termination: Termination?
@@ -80,7 +80,7 @@ final class ChildProcess: Sendable {
     // of a Sendable type, so the class is Sendable without `@unchecked`.
     private let state: Mutex<State>
 
-    init(
+    package init(
         executable: String,
         arguments: [String],
         environment: [String: String],
@@ -174,7 +174,7 @@ final class ChildProcess: Sendable {
     }
 
     /// Finds `name` on the PATH of `environment` (else of this process) unless it has a slash.
-    static func resolve(_ name: String, environment: [String: String]) throws -> String {
+    package static func resolve(_ name: String, environment: [String: String]) throws -> String {
         if name.contains("/") { return name }
         let searchPath = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"]
             ?? "/usr/local/bin:/usr/bin:/bin"
@@ -207,18 +207,18 @@ final class ChildProcess: Sendable {
     }
 
     /// How the child ended, or nil while it runs.
-    var termination: Termination? {
+    package var termination: Termination? {
         state.withLock { state in
             Self.reap(pid, &state)
             return state.termination
         }
     }
 
-    var isRunning: Bool { termination == nil }
+    package var isRunning: Bool { termination == nil }
 
     /// Waits at most `timeout` for the child to exit; nil if it is still running.
     @discardableResult
-    func waitForExit(timeout: Duration) -> Termination? {
+    package func waitForExit(timeout: Duration) -> Termination? {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let termination { return termination }
@@ -229,7 +229,7 @@ final class ChildProcess: Sendable {
 
     /// SIGTERM, up to `grace` for the child to exit, then SIGKILL; reaps it and closes the pipe.
     /// Safe to call more than once and from any thread.
-    func terminate(grace: Duration = .seconds(2)) {
+    package func terminate(grace: Duration = .seconds(2)) {
         if isRunning {
             kill(pid, SIGTERM)
             if waitForExit(timeout: grace) == nil {
@@ -281,7 +281,7 @@ final class ChildProcess: Sendable {
 
     /// The next line of the child's stdout (without the newline); nil at end of file.
     /// Throws if no full line arrives within `timeout`.
-    func readLine(timeout: Duration) throws -> String? {
+    package func readLine(timeout: Duration) throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while true {
             enum Step { case line(String?), again, wait(Int32) }
@@ -320,7 +320,7 @@ final class ChildProcess: Sendable {
 
     /// Everything the child writes to stdout until it exits (or closes stdout).
     /// Returns nil (and leaves the child running) if that takes longer than `timeout`.
-    func readToEnd(timeout: Duration) -> [UInt8]? {
+    package func readToEnd(timeout: Duration) -> [UInt8]? {
         let deadline = ContinuousClock.now + timeout
         while true {
             enum Step { case done, again, wait(Int32) }
@@ -354,7 +354,7 @@ final class ChildProcess: Sendable {
     }
 
     /// The contents of the stderr log (for error messages).
-    func stderrLog() -> String {
+    package func stderrLog() -> String {
         let text = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         return text.isEmpty ? "(\(stderrPath) is empty)" : "stderr (\(stderrPath)):\n\(text)"
     }
@@ -363,7 +363,7 @@ final class ChildProcess: Sendable {
 
     /// Runs a command to completion; kills it and throws if it takes longer than `timeout`.
     /// A non-zero exit is not an error here: look at `CommandResult.termination`.
-    static func run(
+    package static func run(
         _ executable: String,
         _ arguments: [String],
         environment: [String: String],
@@ -394,24 +394,24 @@ final class ChildProcess: Sendable {
 
 extension ChildProcess {
     /// A command that exited unsuccessfully; carries its stderr.
-    struct CommandError: Error, CustomStringConvertible {
-        var arguments: [String]
-        var termination: Termination
-        var stdout: String
-        var stderr: String
+    package struct CommandError: Error, CustomStringConvertible {
+        package var arguments: [String]
+        package var termination: Termination
+        package var stdout: String
+        package var stderr: String
 
-        var description: String {
+        package var description: String {
             "`\(arguments.joined(separator: " "))` failed (\(termination)):\n\(stderr)"
                 + (stdout.isEmpty ? "" : "\nstdout:\n\(stdout)")
         }
     }
 
-    struct CommandResult: Sendable {
-        var arguments: [String]
-        var termination: Termination
-        var stdout: String
-        var stderr: String
-        var succeeded: Bool { termination == .exited(0) }
+    package struct CommandResult: Sendable {
+        package var arguments: [String]
+        package var termination: Termination
+        package var stdout: String
+        package var stderr: String
+        package var succeeded: Bool { termination == .exited(0) }
     }
 }
 
@@ -426,7 +426,7 @@ private func loopbackAddress(port: Int) -> sockaddr_in {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
-func freeLoopbackPort() -> Int {
+package func freeLoopbackPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     precondition(fd >= 0, "socket failed: \(String(cString: strerror(errno)))")
     defer { close(fd) }
@@ -446,7 +446,7 @@ func freeLoopbackPort() -> Int {
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-func loopbackPortAcceptsConnections(_ port: Int) -> Bool {
+package func loopbackPortAcceptsConnections(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
@@ -462,11 +462,11 @@ func loopbackPortAcceptsConnections(_ port: Int) -> Bool {
 // MARK: - Isolated git
 
 /// Runs the git CLI isolated from the machine's and the user's configuration.
-enum GitCLI {
+package enum GitCLI {
     /// Fixed identity and dates: commits made through this environment are reproducible.
-    static let fixedDate = "1700000000 +0000"
+    package static let fixedDate = "1700000000 +0000"
 
-    static func environment(home: URL, extra: [String: String] = [:]) -> [String: String] {
+    package static func environment(home: URL, extra: [String: String] = [:]) -> [String: String] {
         var environment: [String: String] = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
             "HOME": home.path,
@@ -487,7 +487,7 @@ enum GitCLI {
     }
 
     /// Runs `git args`; a non-zero exit is returned, not thrown.
-    static func run(
+    package static func run(
         _ arguments: [String],
         home: URL,
         environment extra: [String: String] = [:],
@@ -500,7 +500,7 @@ enum GitCLI {
     /// Runs `git args` and returns its stdout, trimmed; throws `CommandError` (with git's
     /// stderr) on a non-zero exit.
     @discardableResult
-    static func check(
+    package static func check(
         _ arguments: [String],
         home: URL,
         environment extra: [String: String] = [:],
@@ -520,9 +520,9 @@ enum GitCLI {
 
 /// A non-bare git work tree built with the git CLI, with reproducible commits: identity is
 /// fixed and the n-th commit or tag made through this object is dated 1700000000 + 60·n.
-final class FixtureRepository: Sendable {
-    let url: URL
-    let defaultBranch: String
+package final class FixtureRepository: Sendable {
+    package let url: URL
+    package let defaultBranch: String
     /// HOME for git (holds nothing; config comes from nowhere).
     private let home: TemporaryDirectory
     private let clock = Mutex(0)
@@ -533,10 +533,10 @@ final class FixtureRepository: Sendable {
         self.home = home
     }
 
-    var path: String { url.path }
+    package var path: String { url.path }
 
     /// `git init -b <defaultBranch>` at `url` (created if missing).
-    static func create(at url: URL, defaultBranch: String = "main") throws -> FixtureRepository {
+    package static func create(at url: URL, defaultBranch: String = "main") throws -> FixtureRepository {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let repository = FixtureRepository(
             url: url, defaultBranch: defaultBranch, home: try TemporaryDirectory(prefix: "hld-git-home"))
@@ -545,7 +545,7 @@ final class FixtureRepository: Sendable {
     }
 
     /// `git clone <source> <url>`: a work tree of an existing repository (a path or a URL).
-    static func clone(from source: String, to url: URL, timeout: Duration = .seconds(60)) throws -> FixtureRepository {
+    package static func clone(from source: String, to url: URL, timeout: Duration = .seconds(60)) throws -> FixtureRepository {
         let home = try TemporaryDirectory(prefix: "hld-git-home")
         try GitCLI.check(["clone", "--quiet", source, url.path], home: home.url, timeout: timeout)
         let branch = try GitCLI.check(["-C", url.path, "symbolic-ref", "--short", "HEAD"], home: home.url)
@@ -554,12 +554,12 @@ final class FixtureRepository: Sendable {
 
     /// Runs `git -C <url> args`; returns stdout trimmed, throws with git's stderr on failure.
     @discardableResult
-    func git(_ arguments: [String]) throws -> String {
+    package func git(_ arguments: [String]) throws -> String {
         try git(arguments, timeout: .seconds(60))
     }
 
     @discardableResult
-    func git(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration) throws -> String {
+    package func git(_ arguments: [String], environment extra: [String: String] = [:], timeout: Duration) throws -> String {
         let date = "\(1_700_000_000 + 60 * clock.withLock { $0 }) +0000"
         var environment = ["GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date]
         environment.merge(extra) { _, new in new }
@@ -569,7 +569,7 @@ final class FixtureRepository: Sendable {
     private func tick() { clock.withLock { $0 += 1 } }
 
     /// Writes `contents` to `relativePath`, creating parent directories.
-    func write(_ relativePath: String, _ contents: String) throws {
+    package func write(_ relativePath: String, _ contents: String) throws {
         let file = url.appendingPathComponent(relativePath)
         try FileManager.default.createDirectory(
             at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -577,7 +577,7 @@ final class FixtureRepository: Sendable {
     }
 
     /// Creates a symbolic link at `relativePath` pointing to `target` (as written).
-    func symlink(_ relativePath: String, to target: String) throws {
+    package func symlink(_ relativePath: String, to target: String) throws {
         let link = url.appendingPathComponent(relativePath)
         try FileManager.default.createDirectory(
             at: link.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -586,7 +586,7 @@ final class FixtureRepository: Sendable {
 
     /// `git add -A` and `git commit`; returns the new commit's full SHA.
     @discardableResult
-    func commit(_ message: String) throws -> String {
+    package func commit(_ message: String) throws -> String {
         tick()
         try git(["add", "-A"])
         try git(["commit", "--quiet", "--allow-empty", "--no-verify", "-m", message])
@@ -594,15 +594,15 @@ final class FixtureRepository: Sendable {
     }
 
     /// Creates branch `name` at HEAD (without switching to it).
-    func branch(_ name: String) throws {
+    package func branch(_ name: String) throws {
         try git(["branch", name])
     }
 
-    func checkout(_ name: String) throws {
+    package func checkout(_ name: String) throws {
         try git(["checkout", "--quiet", name])
     }
 
-    func tag(_ name: String, annotated: Bool = false) throws {
+    package func tag(_ name: String, annotated: Bool = false) throws {
         if annotated {
             tick()
             try git(["tag", "-a", "-m", "Tag \(name)", name])
@@ -612,7 +612,7 @@ final class FixtureRepository: Sendable {
     }
 
     /// The full SHA of HEAD.
-    func head() throws -> String {
+    package func head() throws -> String {
         try git(["rev-parse", "HEAD"])
     }
 
@@ -620,7 +620,7 @@ final class FixtureRepository: Sendable {
     /// time, `git push --mirror` afterwards, so it mirrors every branch and tag, deletions
     /// included) and points its HEAD at `defaultBranch`. Returns its URL.
     @discardableResult
-    func publishBare(into root: URL, name: String) throws -> URL {
+    package func publishBare(into root: URL, name: String) throws -> URL {
         let bareName = name.hasSuffix(".git") ? name : "\(name).git"
         let bare = root.appendingPathComponent(bareName, isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -638,13 +638,13 @@ final class FixtureRepository: Sendable {
 // MARK: - GitDaemon
 
 /// `git daemon` serving every repository under `root` on git://127.0.0.1:<port>/.
-final class GitDaemon: Sendable {
-    let root: URL
-    let port: Int
-    let process: ChildProcess
+package final class GitDaemon: Sendable {
+    package let root: URL
+    package let port: Int
+    package let process: ChildProcess
     private let scratch: TemporaryDirectory
 
-    var logURL: URL { scratch.appending("git-daemon.log") }
+    package var logURL: URL { scratch.appending("git-daemon.log") }
 
     /// `git daemon` runs `$(git --exec-path)/git-daemon` as a *child* of the `git` process, so
     /// signalling `git` only reaches the daemon through git's forwarding, and SIGKILL would
@@ -660,7 +660,7 @@ final class GitDaemon: Sendable {
         return ("git", ["daemon"])
     }()
 
-    init(root: URL, enableReceivePack: Bool = false, startupTimeout: Duration = .seconds(5)) throws {
+    package init(root: URL, enableReceivePack: Bool = false, startupTimeout: Duration = .seconds(5)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-git-daemon")
         let home = scratch.appending("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -704,14 +704,14 @@ final class GitDaemon: Sendable {
     }
 
     /// `git://127.0.0.1:<port>/<repoName>`.
-    func url(for repoName: String) -> String { "git://127.0.0.1:\(port)/\(repoName)" }
+    package func url(for repoName: String) -> String { "git://127.0.0.1:\(port)/\(repoName)" }
 
     /// The daemon's stderr so far.
-    func log() -> String { process.stderrLog() }
+    package func log() -> String { process.stderrLog() }
 
-    var isRunning: Bool { process.isRunning }
+    package var isRunning: Bool { process.isRunning }
 
-    func stop() { process.terminate() }
+    package func stop() { process.terminate() }
 
     deinit { process.terminate() }
 }
@@ -720,18 +720,18 @@ final class GitDaemon: Sendable {
 
 /// `git_http_server.py`: git smart HTTP (git http-backend) on http://127.0.0.1:<port>/,
 /// optionally requiring HTTP Basic auth with `token` as the password.
-final class SmartHTTPServer: Sendable {
-    let root: URL
-    let port: Int
-    let token: String?
-    let process: ChildProcess
+package final class SmartHTTPServer: Sendable {
+    package let root: URL
+    package let port: Int
+    package let token: String?
+    package let process: ChildProcess
     private let scratch: TemporaryDirectory
 
-    var logURL: URL { scratch.appending("git-http-server.log") }
-    var requestLogURL: URL { scratch.appending("requests.log") }
+    package var logURL: URL { scratch.appending("git-http-server.log") }
+    package var requestLogURL: URL { scratch.appending("requests.log") }
 
     /// The server script: next to this file (Tests/GitTests/Support/git_http_server.py).
-    static func scriptURL(filePath: String = #filePath) throws -> URL {
+    package static func scriptURL(filePath: String = #filePath) throws -> URL {
         let here = URL(fileURLWithPath: filePath).deletingLastPathComponent()
         let candidates = [
             here.appendingPathComponent("git_http_server.py"),
@@ -744,7 +744,7 @@ final class SmartHTTPServer: Sendable {
         return script
     }
 
-    init(root: URL, token: String? = nil, startupTimeout: Duration = .seconds(10)) throws {
+    package init(root: URL, token: String? = nil, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-git-http")
         let home = scratch.appending("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -781,26 +781,26 @@ final class SmartHTTPServer: Sendable {
     }
 
     /// `http://127.0.0.1:<port>/<repoName>`.
-    func url(for repoName: String) -> String { "http://127.0.0.1:\(port)/\(repoName)" }
+    package func url(for repoName: String) -> String { "http://127.0.0.1:\(port)/\(repoName)" }
 
     /// How many HTTP requests the server has received (401s included).
-    var requestCount: Int {
+    package var requestCount: Int {
         guard let text = try? String(contentsOf: requestLogURL, encoding: .utf8) else { return 0 }
         return text.split(separator: "\n", omittingEmptySubsequences: true).count
     }
 
     /// The request lines received so far (`METHOD /path?query`).
-    var requests: [String] {
+    package var requests: [String] {
         guard let text = try? String(contentsOf: requestLogURL, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").map(String.init)
     }
 
     /// The server's stderr so far (access log, http-backend errors).
-    func log() -> String { process.stderrLog() }
+    package func log() -> String { process.stderrLog() }
 
-    var isRunning: Bool { process.isRunning }
+    package var isRunning: Bool { process.isRunning }
 
-    func stop() { process.terminate() }
+    package func stop() { process.terminate() }
 
     deinit { process.terminate() }
 }
