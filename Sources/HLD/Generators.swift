@@ -39,7 +39,7 @@ struct Generators: Sendable {
             let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
             return try documents(bytes, file: GitURL.redact(source), format: SourceFormat(path: name), source: component.componentPath + "/" + name)
         }
-        let relative = definition.path ?? ""
+        let relative = (definition.path ?? "").split(separator: "/").filter { $0 != "." }.joined(separator: "/")
         let directory = URL(fileURLWithPath: component.directory + "/" + relative).standardizedFileURL.path
         if let treeRoot = component.treeRoot, directory != treeRoot, !directory.hasPrefix(treeRoot + "/") {
             throw HLDError(definition.location(of: "path"), "\(component.componentPath): path \(relative) leaves the tree fetched from \(component.fetchedFrom ?? "git")")

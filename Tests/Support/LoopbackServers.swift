@@ -804,4 +804,46 @@ package final class SmartHTTPServer: Sendable {
 
     deinit { process.terminate() }
 }
+
+// MARK: - Plain HTTP file server
+
+/// `python3 -m http.server` on 127.0.0.1 serving `root` (for http manifests, chart
+/// repositories). Reports its port on its first output line.
+package final class StaticFileServer: Sendable {
+    package let root: URL
+    package let port: Int
+    package let process: ChildProcess
+    private let scratch: TemporaryDirectory
+
+    package init(root: URL, startupTimeout: Duration = .seconds(10)) throws {
+        let scratch = try TemporaryDirectory(prefix: "hld-http")
+        let script = """
+            import functools, http.server, sys
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            print("PORT", server.server_address[1], flush=True)
+            server.serve_forever()
+            """
+        var environment = GitCLI.environment(home: scratch.url)
+        environment["PYTHONUNBUFFERED"] = "1"
+        let child = try ChildProcess(executable: "python3", arguments: ["-c", script, root.path], environment: environment,
+                                     stderrPath: scratch.appending("http.log").path)
+        let line = try child.readLine(timeout: startupTimeout)
+        guard let line, line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
+            child.terminate()
+            throw LoopbackServerError("the HTTP server did not report its port\n" + child.stderrLog())
+        }
+        self.root = root
+        self.port = port
+        self.process = child
+        self.scratch = scratch
+    }
+
+    /// `http://127.0.0.1:<port>/<path>`.
+    package func url(for path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
+
+    package func stop() { process.terminate() }
+
+    deinit { process.terminate() }
+}
 #endif

@@ -1,0 +1,104 @@
+import Testing
+import YAML
+@testable import HLD
+
+/// Fabrikate's precedence (SPEC §1.2) as a table: layers in, highest first; merged value out.
+@Suite struct ConfigMergeTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        var name: String
+        var layers: [String]
+        /// The merged struct, or nil when the merge must fail.
+        var expected: String?
+        var testDescription: String { name }
+    }
+
+    static let rows: [Row] = [
+        Row(name: "maps merge deeply, keys of the higher layer first",
+            layers: ["config: {a: 1, m: {x: 1}}", "config: {b: 2, m: {y: 2}}"],
+            expected: "config: {a: 1, m: {x: 1, y: 2}, b: 2}"),
+        Row(name: "a scalar keeps the higher layer's value",
+            layers: ["config: {image: {tag: v2}}", "config: {image: {tag: v1, pullPolicy: Always}}"],
+            expected: "config: {image: {tag: v2, pullPolicy: Always}}"),
+        Row(name: "an empty string in a higher layer wins",
+            layers: ["config: {a: \"\"}", "config: {a: x}"], expected: "config: {a: \"\"}"),
+        Row(name: "false in a higher layer wins",
+            layers: ["config: {enabled: false}", "config: {enabled: true}"], expected: "config: {enabled: false}"),
+        Row(name: "a null in a higher layer is filled from below",
+            layers: ["config: {a: null, b: ~}", "config: {a: 5, b: {c: 1}}"], expected: "config: {a: 5, b: {c: 1}}"),
+        Row(name: "a null key of a lower layer is not added to a map the higher layer has",
+            layers: ["config: {m: {x: 1}}", "config: {m: {y: null}}"], expected: "config: {m: {x: 1}}"),
+        Row(name: "a map only a lower layer has is taken whole, nulls included",
+            layers: ["config: {other: 1}", "config: {m: {y: null, z: 2}}"], expected: "config: {other: 1, m: {y: null, z: 2}}"),
+        Row(name: "lists concatenate, higher layer first",
+            layers: ["config: {hosts: [a, b]}", "config: {hosts: [c]}"], expected: "config: {hosts: [a, b, c]}"),
+        Row(name: "a !replace list replaces the lower one",
+            layers: ["config: {hosts: !replace [a]}", "config: {hosts: [c, d]}"], expected: "config: {hosts: [a]}"),
+        Row(name: "first environment beats the second, which beats common",
+            layers: ["config: {a: prod-east}", "config: {a: prod, b: prod}", "config: {a: common, b: common, c: common}"],
+            expected: "config: {a: prod-east, b: prod, c: common}"),
+        Row(name: "a map against a scalar is an error",
+            layers: ["config: {a: {x: 1}}", "config: {a: 5}"], expected: nil),
+        Row(name: "a scalar against a map is an error",
+            layers: ["config: {a: 5}", "config: {a: {x: 1}}"], expected: nil),
+        Row(name: "a list against a map is an error",
+            layers: ["config: {a: [1]}", "config: {a: {x: 1}}"], expected: nil),
+        Row(name: "namespace and injectNamespace come from the layer with the namespace",
+            layers: ["namespace: a", "namespace: b\ninjectNamespace: true"], expected: "namespace: a"),
+        Row(name: "injectNamespace without a namespace in its layer is lost",
+            layers: ["injectNamespace: true", "namespace: b"], expected: "namespace: b"),
+        Row(name: "both come from below when the higher namespace is empty",
+            layers: ["namespace: \"\"\ninjectNamespace: false", "namespace: b\ninjectNamespace: true"],
+            expected: "namespace: b\ninjectNamespace: true"),
+        Row(name: "the pairing applies to subcomponents too",
+            layers: ["subcomponents: {x: {namespace: a}}", "subcomponents: {x: {namespace: b, injectNamespace: true, config: {k: 1}}}"],
+            expected: "subcomponents: {x: {namespace: a, config: {k: 1}}}"),
+        Row(name: "disabled in a lower layer is ignored when a higher layer mentions the subcomponent",
+            layers: ["subcomponents: {x: {config: {a: 1}}}", "subcomponents: {x: {disabled: true}}"],
+            expected: "subcomponents: {x: {config: {a: 1}}}"),
+        Row(name: "disabled in a lower layer applies when no higher layer mentions the subcomponent",
+            layers: ["subcomponents: {y: {config: {a: 1}}}", "subcomponents: {x: {disabled: true}}"],
+            expected: "subcomponents: {y: {config: {a: 1}}, x: {disabled: true}}"),
+        Row(name: "disabled: false in a higher layer re-enables",
+            layers: ["subcomponents: {x: {disabled: false}}", "subcomponents: {x: {disabled: true}}"],
+            expected: "subcomponents: {x: {disabled: false}}"),
+        Row(name: "what a parent passes down beats the child's own files",
+            layers: ["config: {replicas: 5}", "config: {replicas: 2, image: a}", "config: {replicas: 1}"],
+            expected: "config: {replicas: 5, image: a}"),
+        Row(name: "version, branch and source may be overridden per layer",
+            layers: ["subcomponents: {cat: {branch: prod}}", "subcomponents: {cat: {branch: dev, version: v1}}"],
+            expected: "subcomponents: {cat: {branch: prod, version: v1}}"),
+    ]
+
+    @Test(arguments: rows)
+    func precedence(row: Row) throws {
+        let layers = try row.layers.enumerated().map { ConfigLayer(node: try Node.document(in: $1, file: "layer\($0).yaml"), file: "layer\($0).yaml") }
+        if let expected = row.expected {
+            let merged = try ConfigFiles.merge(layers)
+            let want = try Node.document(in: expected)
+            let shown = (try? merged.yaml()) ?? ""
+            #expect(merged == want, "got:\n\(shown)")
+        } else {
+            #expect(throws: HLDError.self) { try ConfigFiles.merge(layers) }
+        }
+    }
+
+    @Test func aConflictNamesBothFilesAndLines() throws {
+        let layers = [
+            ConfigLayer(node: try Node.document(in: "config:\n  image:\n    tag: v1\n"), file: "config/prod.yaml"),
+            ConfigLayer(node: try Node.document(in: "config:\n  other: 1\n"), file: "config/stage.yaml"),
+            ConfigLayer(node: try Node.document(in: "config:\n  image: nginx\n"), file: "config/common.yaml"),
+        ]
+        let error = try #require(throws: HLDError.self) { try ConfigFiles.merge(layers) }
+        #expect(error.description == "config/common.yaml:2:10: config.image is a scalar here but a map in config/prod.yaml:3:5; a map cannot be merged with a scalar or a list")
+    }
+
+    @Test func typedView() throws {
+        let config = ComponentConfig(try Node.document(in: "namespace: web\ninjectNamespace: yes\nconfig: {a: 1}\nsubcomponents: {x: {disabled: true}}\n"))
+        #expect(config.namespace == "web")
+        #expect(config.injectNamespace)
+        #expect(!config.disabled)
+        #expect(ComponentConfig(config.passedDown(to: "x")).disabled)
+        #expect(config.passedDown(to: "missing") == Node(.mapping([])))
+        #expect(try config.values.yaml() == "a: 1\n")
+    }
+}
