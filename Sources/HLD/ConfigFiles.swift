@@ -22,7 +22,7 @@ public enum ConfigFiles {
         for ext in ["yaml", "json"] {
             let path = "\(directory)/config/\(name).\(ext)"
             guard fm.fileExists(atPath: path) else { continue }
-            let shown = "\(display)/config/\(name).\(ext)"
+            let shown = display == "." ? "config/\(name).\(ext)" : "\(display)/config/\(name).\(ext)"
             let node: Node
             do {
                 guard let bytes = fm.contents(atPath: path) else { throw HLDError("\(shown): cannot read the config file") }

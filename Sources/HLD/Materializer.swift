@@ -39,11 +39,13 @@ public enum Materializer {
     /// Resolves and renders; writes nothing.
     public static func render(_ options: MaterializeOptions) async throws(HLDError) -> Materialization {
         let context = try Context(options)
-        let tree = try await context.resolver.resolve()
-        context.warnAboutUnusedEnvironments(in: tree)
-        try Generators.checkHooks(in: tree, allowed: options.allowHooks)
-        let rendered = try await context.render(tree)
-        return Materialization(environmentName: context.environmentName, files: try OutputLayout.files(rendered), tree: tree)
+        let resolved = try await context.resolver.resolve()
+        context.warnAboutUnusedEnvironments(in: resolved)
+        try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
+        let workspace = try HookWorkspace(for: resolved)
+        defer { workspace.remove() }
+        let rendered = try await context.render(workspace.tree)
+        return Materialization(environmentName: context.environmentName, files: try OutputLayout.files(rendered), tree: resolved)
     }
 
     /// Fetches every source into the cache and runs install hooks; renders nothing.
@@ -51,7 +53,9 @@ public enum Materializer {
         let context = try Context(options)
         let tree = try await context.resolver.resolve()
         try Generators.checkHooks(in: tree, allowed: options.allowHooks)
-        for component in tree.flattened {
+        let workspace = try HookWorkspace(for: tree)
+        defer { workspace.remove() }
+        for component in workspace.tree.flattened {
             try await context.generators.runHooks(.beforeInstall, for: component)
             if component.definition.type == .static && component.definition.method == .http, let source = component.definition.source {
                 _ = try await context.fetcher.httpManifest(source, for: component.componentPath, at: component.definition.location(of: "source"))
@@ -162,5 +166,59 @@ public enum Materializer {
             }
             return try await renderSubtree(tree)
         }
+    }
+}
+
+/// Fetched trees in the cache are shared and must stay as fetched, but hooks write (a hook
+/// downloads a chart, generates manifests). Every fetched tree that holds a component with
+/// hooks is copied to a private, writable directory for this run, and the components in it
+/// are pointed there.
+struct HookWorkspace {
+    let tree: ResolvedComponent
+    private let directory: String?
+
+    init(for tree: ResolvedComponent) throws(HLDError) {
+        let roots = Set(tree.flattened.filter { $0.treeRoot != nil && !$0.definition.hooks.isEmpty }.compactMap(\.treeRoot))
+        guard !roots.isEmpty else {
+            self.tree = tree
+            directory = nil
+            return
+        }
+        let base = NSTemporaryDirectory() + "hld-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var copies: [String: String] = [:]
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: base, withIntermediateDirectories: true)
+            for (index, root) in roots.sorted().enumerated() {
+                let copy = "\(base)/\(index)"
+                try fm.copyItem(atPath: root, toPath: copy)
+                chmod(copy, 0o755)
+                for path in try fm.subpathsOfDirectory(atPath: copy) {
+                    let full = copy + "/" + path
+                    var info = stat()
+                    guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { continue }
+                    chmod(full, info.st_mode & S_IFMT == S_IFDIR ? 0o755 : (info.st_mode | 0o200) & 0o7777)
+                }
+                copies[root] = copy
+            }
+        } catch {
+            try? fm.removeItem(atPath: base)
+            throw HLDError("cannot prepare a writable copy of a fetched tree for its hooks: \(error)")
+        }
+        func remap(_ component: ResolvedComponent) -> ResolvedComponent {
+            var copy = component
+            if let root = component.treeRoot, let target = copies[root] {
+                copy.directory = target + component.directory.dropFirst(root.count)
+                copy.treeRoot = target
+            }
+            copy.children = component.children.map(remap)
+            return copy
+        }
+        self.tree = remap(tree)
+        directory = base
+    }
+
+    func remove() {
+        if let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
 }
