@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `hld materialize` and `hld install` as a user runs them, on a copy of the example.
+@Suite(.timeLimit(.minutes(3))) struct MaterializeCommandTests {
+    static var exampleDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("hld-examples")
+    }
+
+    static var environment: [String: String] {
+        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+    }
+
+    /// A copy of the example with its repositories set up; returns (scratch, cluster dir).
+    func example() throws -> (TemporaryDirectory, String) {
+        let scratch = try TemporaryDirectory(prefix: "hld-cli-example")
+        let copy = scratch.appending("hld-examples")
+        try FileManager.default.copyItem(at: Self.exampleDirectory, to: copy)
+        for leftover in [".repos", "cluster/generated"] { try? FileManager.default.removeItem(at: copy.appendingPathComponent(leftover)) }
+        let setup = try ChildProcess.run("/bin/bash", [copy.appendingPathComponent("setup").path], environment: Self.environment)
+        #expect(setup.succeeded, "\(setup.stderr)")
+        return (scratch, copy.appendingPathComponent("cluster").path)
+    }
+
+    func hld(_ arguments: [String], cache: URL) throws -> ChildProcess.CommandResult {
+        try ChildProcess.run(CLITests.binary.path, arguments + ["--cache-dir", cache.path], environment: Self.environment)
+    }
+
+    func contents(_ root: String) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
+        }
+        return result
+    }
+
+    @Test func checkIsQuietWhenUpToDateAndNamesWhatChanged() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        let written = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+        #expect(written.succeeded, "\(written.stderr)")
+        #expect(written.stdout == "wrote 4 file(s) to generated/prod\n")
+        let upToDate = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
+        #expect(upToDate.termination == .exited(0))
+        #expect(upToDate.stdout == "generated/prod is up to date\n")
+
+        // prod now follows the stage branch: the applications' files change.
+        let config = cluster + "/config/prod.yaml"
+        try (try String(contentsOfFile: config, encoding: .utf8)).replacingOccurrences(of: "branch: prod", with: "branch: stage")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let before = try contents(cluster + "/generated")
+        let stale = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
+        #expect(stale.termination == .exited(1))
+        #expect(stale.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n")
+        #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize\n")
+        #expect(try contents(cluster + "/generated") == before, "--check writes nothing")
+    }
+
+    @Test func aFailedRunLeavesThePreviousOutputUntouched() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
+        let before = try contents(cluster + "/generated")
+        try (try String(contentsOfFile: cluster + "/component.yaml", encoding: .utf8) + "  - name: bird\n    source: ./bird\n")
+            .write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
+        let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+        #expect(failed.termination == .exited(1))
+        #expect(failed.stdout == "")
+        #expect(failed.stderr == "error: component.yaml:15:5: subcomponent bird: directory bird does not exist\n")
+        #expect(try contents(cluster + "/generated") == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cluster + "/generated") == ["prod"])
+    }
+
+    @Test func stdoutPrintsTheStreamAndWritesNothing() throws {
+        let (scratch, cluster) = try example()
+        let result = try hld(["generate", "-C", cluster, "--stdout", "dev"], cache: scratch.appending("cache"))
+        #expect(result.succeeded, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("---\n# Source: infra/namespaces/pets.yaml\napiVersion: v1\nkind: Namespace\n"))
+        #expect(result.stdout.components(separatedBy: "\n---\n").count == 5)
+        #expect(!FileManager.default.fileExists(atPath: cluster + "/generated"))
+    }
+
+    @Test func installFetchesAndOfflineRendersFromTheCache() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        let install = try hld(["install", "-C", cluster, "stage"], cache: cache)
+        #expect(install.succeeded, "\(install.stderr)")
+        #expect(install.stdout == "installed 6 component(s)\n")
+        try FileManager.default.removeItem(atPath: scratch.appending("hld-examples/.repos").path)
+        let offline = try hld(["materialize", "-C", cluster, "--offline", "stage"], cache: cache)
+        #expect(offline.succeeded, "\(offline.stderr)")
+        let online = try hld(["materialize", "-C", cluster, "stage"], cache: cache)
+        #expect(online.termination == .exited(1))
+        #expect(online.stderr.contains("repository not found"))
+    }
+
+    @Test func usageErrors() throws {
+        let (scratch, cluster) = try example()
+        let both = try hld(["materialize", "-C", cluster, "--stdout", "--check"], cache: scratch.appending("cache"))
+        #expect(both.termination == .exited(64))
+        #expect(both.stderr.contains("--stdout and --check cannot be used together"))
+        let unknown = try hld(["materialize", "-C", cluster, "qa"], cache: scratch.appending("cache"))
+        #expect(unknown.termination == .exited(1))
+        #expect(unknown.stderr == "error: unknown environment qa: \(cluster)/hld.yaml declares dev, stage, prod\n")
+    }
+}

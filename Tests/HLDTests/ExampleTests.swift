@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import HLD
+
+/// The bundled example (hld-examples/), copied to a scratch directory.
+@Suite(.timeLimit(.minutes(3))) struct ExampleTests {
+    static var exampleDirectory: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("hld-examples")
+    }
+
+    /// A copy of the example with its application repositories set up.
+    func example() throws -> TemporaryDirectory {
+        let scratch = try TemporaryDirectory(prefix: "hld-example")
+        let copy = scratch.appending("hld-examples")
+        try FileManager.default.copyItem(at: Self.exampleDirectory, to: copy)
+        for leftover in [".repos", "cluster/generated"] { try? FileManager.default.removeItem(at: copy.appendingPathComponent(leftover)) }
+        let result = try ChildProcess.run("/bin/bash", [copy.appendingPathComponent("setup").path],
+                                          environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path])
+        #expect(result.succeeded, "\(result.stderr)")
+        return scratch
+    }
+
+    func files(under root: String) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
+        }
+        return result
+    }
+
+    @Test func materializingIsDeterministicAcrossJobsAndDirectories() async throws {
+        let first = try example()
+        let second = try example()
+        var trees: [[String: Data]] = []
+        for (scratch, jobs) in [(first, 1), (second, 8)] {
+            let cluster = scratch.appending("hld-examples/cluster").path
+            let output = scratch.appending("out").path
+            for environment in ["dev", "stage", "prod"] {
+                let options = MaterializeOptions(directory: cluster, environments: [environment], jobs: jobs, cacheRoot: scratch.appending("cache"),
+                                                 processEnvironment: [:], diagnostics: CollectedDiagnostics())
+                try Materializer.write(try await Materializer.render(options), to: output)
+            }
+            trees.append(try files(under: output))
+        }
+        #expect(trees[0] == trees[1])
+        #expect(trees[0].keys.sorted() == [
+            "dev/cat/cat.yaml", "dev/dog/dog.yaml", "dev/infra/namespaces.yaml",
+            "prod/cat/cat.yaml", "prod/dog/dog.yaml", "prod/infra/monitoring.yaml", "prod/infra/namespaces.yaml",
+            "stage/cat/cat.yaml", "stage/dog/dog.yaml", "stage/infra/monitoring.yaml", "stage/infra/namespaces.yaml",
+        ])
+        let prodCat = String(decoding: trees[0]["prod/cat/cat.yaml"] ?? Data(), as: UTF8.self)
+        #expect(prodCat.contains("image: registry.example.com/pets/cat:1.1.4"))
+        #expect(prodCat.contains("value: \"off\""), "a string that YAML 1.1 reads as a boolean stays quoted")
+        let devCat = String(decoding: trees[0]["dev/cat/cat.yaml"] ?? Data(), as: UTF8.self)
+        #expect(devCat.contains("image: registry.example.com/pets/cat:1.3.0-rc.2"))
+    }
+}
