@@ -78,9 +78,19 @@ enum OutputLayout {
             throw HLDError("cannot write the output under \(root): \(reason(error))")
         }
         do {
+            var directories = Set<String>()
             for file in files {
                 let path = temporary + "/" + file.path
-                try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                let parent = (path as NSString).deletingLastPathComponent
+                if directories.insert(parent).inserted {
+                    try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                }
+                // A file that is already on disk with these bytes is linked, not written
+                // again: an unchanged run creates no new inodes.
+                let previous = target + "/" + file.path
+                if let existing = fm.contents(atPath: previous), existing.elementsEqual(file.bytes), link(previous, path) == 0 {
+                    continue
+                }
                 guard fm.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o644]) else {
                     throw HLDError("cannot write \(target)/\(file.path)")
                 }
