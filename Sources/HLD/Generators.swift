@@ -14,8 +14,15 @@ struct Generators: Sendable {
     let runner: any ProcessRunner
     let diagnostics: DiagnosticsSink
 
-    /// The documents `component` renders (none for a container).
+    /// The documents `component` renders (none for a container), with its namespace
+    /// injected where `injectNamespace` asks for it.
     func render(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
+        let documents = try await generate(component)
+        guard component.config.injectNamespace, let namespace = component.config.namespace else { return documents }
+        return documents.map { RenderedDocument(source: $0.source, node: NamespaceInjection.apply(namespace, to: $0.node)) }
+    }
+
+    private func generate(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
         switch component.definition.type {
         case .component:
             return []
