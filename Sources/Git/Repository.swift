@@ -13,7 +13,7 @@ public struct ObjectID: Sendable, Hashable, CustomStringConvertible, Comparable 
     init(_ oid: UnsafePointer<git_oid>) {
         var buffer = [CChar](repeating: 0, count: 41)
         _ = git_oid_fmt(&buffer, oid)
-        hex = String(cString: buffer)
+        hex = String(decoding: buffer.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     var oid: git_oid {

@@ -61,7 +61,7 @@ struct Generators: Sendable {
         for name in entries {
             let path = directory + "/" + name
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             let ext = URL(fileURLWithPath: name).pathExtension.lowercased()
             if isDirectory.boolValue {
                 diagnostics.warning("\(component.componentPath): \(relative.isEmpty ? "" : relative + "/")\(name) is a directory; static components read only the files in path")

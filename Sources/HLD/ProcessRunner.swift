@@ -91,7 +91,7 @@ public struct SubprocessRunner: ProcessRunner {
             case .exited(let code): status = Int32(code)
             case .signaled(let signal): status = 128 + Int32(signal)
             }
-            return .success(ProcessOutput(status: status, standardOutput: result.standardOutput, standardError: result.standardError ?? ""))
+            return .success(ProcessOutput(status: status, standardOutput: result.standardOutput, standardError: result.standardError))
         } catch {
             return .failure(ProcessFailure(commandLine: invocation.commandLine, exitCode: nil, standardError: "\(error)"))
         }

@@ -21,7 +21,7 @@ import Testing
         process.arguments = arguments
         // stderr goes to a file so that only one pipe needs draining while the child runs.
         let errFile = FileManager.default.temporaryDirectory.appendingPathComponent("hld-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errFile) }
         let out = Pipe()
         process.standardOutput = out

@@ -26,7 +26,7 @@ import TestSupport
         var result: [String: Data] = [:]
         for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
             if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
         }
         return result
