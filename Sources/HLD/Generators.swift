@@ -13,6 +13,7 @@ struct Generators: Sendable {
     let fetcher: SourceFetcher
     let runner: any ProcessRunner
     let diagnostics: DiagnosticsSink
+    let renderers: Renderers
 
     /// The documents `component` renders (none for a container), with its namespace
     /// injected where `injectNamespace` asks for it.
@@ -28,9 +29,10 @@ struct Generators: Sendable {
             return []
         case .static:
             return try await renderStatic(component)
-        case .helm, .kustomize:
-            throw HLDError(component.definition.location(of: "type"),
-                           "\(component.componentPath): type \(component.definition.type.rawValue) is not supported by this version of hld yet")
+        case .helm:
+            return try await renderers.renderHelm(component)
+        case .kustomize:
+            return try await renderers.renderKustomize(component)
         }
     }
 

@@ -18,10 +18,16 @@ public struct MaterializeOptions: Sendable {
     public var processEnvironment: [String: String]
     public var runner: any ProcessRunner
     public var diagnostics: DiagnosticsSink
+    /// `--helm` / `--kustomize`: explicit tool paths (else HLD_HELM / HLD_KUSTOMIZE, else PATH).
+    public var helmPath: String?
+    public var kustomizePath: String?
 
     public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
                 allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
-                runner: any ProcessRunner = SubprocessRunner(), diagnostics: DiagnosticsSink) {
+                runner: any ProcessRunner = SubprocessRunner(), diagnostics: DiagnosticsSink,
+                helmPath: String? = nil, kustomizePath: String? = nil) {
+        self.helmPath = helmPath
+        self.kustomizePath = kustomizePath
         self.directory = directory
         self.environments = environments
         self.jobs = jobs
@@ -39,6 +45,7 @@ public enum Materializer {
     /// Resolves and renders; writes nothing.
     public static func render(_ options: MaterializeOptions) async throws(HLDError) -> Materialization {
         let context = try Context(options)
+        defer { context.removeScratch() }
         let resolved = try await context.resolver.resolve()
         context.warnAboutUnusedEnvironments(in: resolved)
         try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
@@ -51,6 +58,7 @@ public enum Materializer {
     /// Fetches every source into the cache and runs install hooks; renders nothing.
     public static func install(_ options: MaterializeOptions) async throws(HLDError) -> ResolvedComponent {
         let context = try Context(options)
+        defer { context.removeScratch() }
         let tree = try await context.resolver.resolve()
         try Generators.checkHooks(in: tree, allowed: options.allowHooks)
         let workspace = try HookWorkspace(for: tree)
@@ -83,6 +91,8 @@ public enum Materializer {
         let fetcher: SourceFetcher
         let resolver: TreeResolver
         let generators: Generators
+        /// This run's private directory (Helm homes, values files, overlays), 0700.
+        let scratch: String
 
         init(_ options: MaterializeOptions) throws(HLDError) {
             self.options = options
@@ -117,8 +127,19 @@ public enum Materializer {
                 credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
                 rewrites: rewrites, jobs: options.jobs)
             resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: options.diagnostics)
-            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: options.diagnostics)
+            scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }
+            let renderers = Renderers(
+                fetcher: fetcher,
+                toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
+                                     runner: options.runner, cacheRoot: options.cacheRoot),
+                repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline),
+                cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
+                runner: options.runner, diagnostics: options.diagnostics, scratch: scratch)
+            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: options.diagnostics, renderers: renderers)
         }
+
+        func removeScratch() { try? FileManager.default.removeItem(atPath: scratch) }
 
         /// `dev`, `prod-east-prod`, or `common`.
         var environmentName: String { environments.isEmpty ? "common" : environments.joined(separator: "-") }

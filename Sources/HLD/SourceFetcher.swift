@@ -48,12 +48,12 @@ final class SourceFetcher: Sendable {
         let limiter = self.limiter
         do throws(GitSourceError) {
             let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, ref, path: "") }
-            _ = try await cache.tree(url, commit: commit, path: path, ref: ref)
+            let tree = try await cache.tree(url, commit: commit, path: path, ref: ref)
             let exported = try await cache.export(url, tree: rootTree).path
             let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             let directory = URL(fileURLWithPath: parts.isEmpty ? exported : exported + "/" + parts).standardizedFileURL.path
             let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
-            return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown)
+            return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown, treeID: tree.hex)
         } catch {
             throw HLDError(entry.location, "subcomponent \(entry.name): \(error)")
         }

@@ -149,4 +149,6 @@ struct FetchedDirectory: Sendable {
     var treeRoot: String?
     var fetchedFrom: String?
     var display: String
+    /// The git tree id of `directory`, when it was fetched from git.
+    var treeID: String? = nil
 }

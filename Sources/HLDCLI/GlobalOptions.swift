@@ -19,6 +19,12 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say nothing but errors.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("The helm to render charts with (default: $HLD_HELM, else helm on PATH).", valueName: "path"))
+    var helm: String?
+
+    @Option(help: ArgumentHelp("The kustomize (or kubectl) to build kustomizations with (default: $HLD_KUSTOMIZE, else kustomize, else kubectl on PATH).", valueName: "path"))
+    var kustomize: String?
+
     @Option(help: ArgumentHelp("The cache directory (default: $HLD_CACHE_DIR, $XDG_CACHE_HOME/hld, ~/.cache/hld).", valueName: "dir"))
     var cacheDir: String?
 

@@ -41,7 +41,8 @@ extension HLDCommand {
             let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
             let options = MaterializeOptions(
                 directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
-                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics)
+                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics,
+                helmPath: global.helm, kustomizePath: global.kustomize)
             let materialization: Materialization
             do {
                 materialization = try await Materializer.render(options)
@@ -94,7 +95,8 @@ extension HLDCommand {
             let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
             let options = MaterializeOptions(
                 directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
-                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics)
+                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics,
+                helmPath: global.helm, kustomizePath: global.kustomize)
             do {
                 let tree = try await Materializer.install(options)
                 if !global.quiet { print("installed \(tree.flattened.count) component(s)") }

@@ -1,0 +1,153 @@
+import Foundation
+import Git
+import YAML
+
+/// hld's own client for Helm HTTP chart repositories: `index.yaml` fetched once per run per
+/// URL (and reused offline), versions resolved (exact, constraint or latest), archives
+/// downloaded, checked against the index digest and stored by digest. The user's Helm
+/// repositories are never read or changed.
+actor ChartRepositories {
+    struct ChartVersion: Sendable {
+        var name: String
+        var version: SemanticVersion
+        var urls: [String]
+        var digest: String?
+    }
+
+    /// A chart archive in the cache.
+    struct Archive: Sendable {
+        var path: String
+        var digest: String
+        var version: String
+    }
+
+    private let cacheRoot: URL
+    private let offline: Bool
+    private var indexes: [String: Task<[String: [ChartVersion]], any Error>] = [:]
+
+    init(cacheRoot: URL, offline: Bool) {
+        self.cacheRoot = cacheRoot
+        self.offline = offline
+    }
+
+    /// The archive of chart `name` at `version` (exact, constraint, or nil for the latest
+    /// release) from the repository at `repository`.
+    func archive(repository: String, chart name: String, version: String?) async throws(HLDError) -> Archive {
+        let shown = GitURL.redact(repository)
+        let index = try await self.index(repository)
+        guard let entries = index[name], !entries.isEmpty else {
+            throw HLDError("chart \(name) is not in the repository \(shown)")
+        }
+        let chosen: ChartVersion
+        if let version, !version.isEmpty {
+            guard let constraint = VersionConstraint(version) else {
+                throw HLDError("\(version) is not a chart version or version constraint")
+            }
+            guard let best = constraint.best(of: entries.map(\.version)), let entry = entries.first(where: { $0.version == best }) else {
+                let known = entries.map(\.version).sorted(by: >).prefix(8).map(\.original).joined(separator: ", ")
+                throw HLDError("chart \(name) has no version matching \(version) in \(shown) (it has: \(known))")
+            }
+            chosen = entry
+        } else {
+            guard let latest = entries.filter({ !$0.version.isPrerelease }).max(by: { $0.version < $1.version }) else {
+                throw HLDError("chart \(name) has only pre-release versions in \(shown); name one")
+            }
+            chosen = latest
+        }
+        return try await download(chosen, repository: repository)
+    }
+
+    private func index(_ repository: String) async throws(HLDError) -> [String: [ChartVersion]] {
+        let key = repository.hasSuffix("/") ? String(repository.dropLast()) : repository
+        let task: Task<[String: [ChartVersion]], any Error>
+        if let running = indexes[key] {
+            task = running
+        } else {
+            let cacheRoot = self.cacheRoot, offline = self.offline
+            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, offline: offline) }
+            indexes[key] = task
+        }
+        do {
+            return try await task.value
+        } catch {
+            throw error as? HLDError ?? HLDError("\(error)")
+        }
+    }
+
+    private static func loadIndex(_ repository: String, cacheRoot: URL, offline: Bool) async throws -> [String: [ChartVersion]] {
+        let shown = GitURL.redact(repository)
+        let file = cacheRoot.appendingPathComponent("helm/indexes/\(sha256Hex(Data(repository.utf8))).yaml")
+        var bytes: [UInt8]
+        if offline {
+            guard let cached = FileManager.default.contents(atPath: file.path) else {
+                throw HLDError("the index of \(shown) is not in the cache and --offline forbids fetching it")
+            }
+            bytes = [UInt8](cached)
+        } else {
+            guard let url = URL(string: repository + "/index.yaml") else { throw HLDError("\(shown) is not a repository URL") }
+            switch await HTTPClient.get(url) {
+            case .failure(let error): throw HLDError("chart repository \(shown): \(error.description)")
+            case .success(let (status, body)):
+                guard (200..<300).contains(status) else {
+                    throw HLDError("chart repository \(shown): index.yaml returned HTTP status \(status)")
+                }
+                bytes = [UInt8](body)
+                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try AtomicFile.write(bytes, to: file.path)
+            }
+        }
+        let node: Node
+        do {
+            node = try Node.document(in: String(decoding: bytes, as: UTF8.self), file: "\(shown)/index.yaml")
+        } catch {
+            throw HLDError("chart repository \(shown): \(error.headline)")
+        }
+        var charts: [String: [ChartVersion]] = [:]
+        for pair in node["entries"]?.pairs ?? [] {
+            guard let name = pair.key.scalarText else { continue }
+            charts[name] = (pair.value.sequence ?? []).compactMap { entry in
+                guard let text = entry["version"]?.textValue, let version = SemanticVersion(text) else { return nil }
+                return ChartVersion(name: name, version: version, urls: entry["urls"]?.sequence?.compactMap(\.textValue) ?? [],
+                                    digest: entry["digest"]?.textValue)
+            }
+        }
+        return charts
+    }
+
+    /// Downloads (or finds in the cache) one chart archive, checking its digest.
+    private func download(_ chart: ChartVersion, repository: String) async throws(HLDError) -> Archive {
+        let shown = GitURL.redact(repository)
+        let store = cacheRoot.appendingPathComponent("helm/charts")
+        if let digest = chart.digest {
+            let path = store.appendingPathComponent("\(digest).tgz").path
+            if FileManager.default.fileExists(atPath: path) { return Archive(path: path, digest: digest, version: chart.version.original) }
+        }
+        if offline {
+            throw HLDError("chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")
+        }
+        guard let first = chart.urls.first, let base = URL(string: repository + "/"), let url = URL(string: first, relativeTo: base)?.absoluteURL else {
+            throw HLDError("chart \(chart.name) \(chart.version) in \(shown) has no download URL")
+        }
+        let body: Data
+        switch await HTTPClient.get(url) {
+        case .failure(let error): throw HLDError("chart \(chart.name) \(chart.version): \(error.description)")
+        case .success(let (status, data)):
+            guard (200..<300).contains(status) else {
+                throw HLDError("chart \(chart.name) \(chart.version): \(GitURL.redact(url.absoluteString)) returned HTTP status \(status)")
+            }
+            body = data
+        }
+        let digest = sha256Hex(body)
+        if let expected = chart.digest, expected.lowercased() != digest {
+            throw HLDError("chart \(chart.name) \(chart.version) from \(shown) does not match the digest in the repository index (expected \(expected), got \(digest)); the archive may have been tampered with")
+        }
+        let path = store.appendingPathComponent("\(digest).tgz").path
+        do {
+            try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
+            try AtomicFile.write([UInt8](body), to: path)
+        } catch {
+            throw HLDError("cannot store chart \(chart.name) in the cache: \(error)")
+        }
+        return Archive(path: path, digest: digest, version: chart.version.original)
+    }
+}
