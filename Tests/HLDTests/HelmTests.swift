@@ -242,6 +242,16 @@ final class ChartRepositoryFixture: Sendable {
         #expect(fakeError?.hasPrefix("component.yaml:3:3: web: helm failed: `\(failing.path) template web ") == true, "\(fakeError ?? "")")
         #expect(fakeError?.hasSuffix("exited with status 1: Error: something broke") == true)
 
+        // Warnings on stderr from a successful helm become diagnostics, not manifests.
+        let warning = repo.scratch.appending("warning-helm")
+        try "#!/bin/sh\n[ \"$1\" = version ] && { echo v3.19.1; exit 0; }\necho 'WARNING: this chart is deprecated' >&2\nprintf -- '---\\n# Source: web/templates/cm.yaml\\napiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: warned\\n'\n"
+            .write(to: warning, atomically: true, encoding: .utf8)
+        chmod(warning.path, 0o755)
+        let warned = try helmFixture(repo, component(web))
+        let warnedOutput = try await render(warned, repo, helm: warning.path)
+        #expect(try documents(warnedOutput, "web.yaml").map { $0["metadata"]?["name"]?.scalarText } == ["warned"])
+        #expect(warned.diagnostics.warnings == ["web: helm: WARNING: this chart is deprecated"])
+
         let strict = try helmFixture(repo, component("{name: strict, type: helm, method: helm, source: \(repo.url), path: strict}"))
         let strictError = await renderError(strict, repo)
         #expect(strictError?.contains("strict: helm failed:") == true)
