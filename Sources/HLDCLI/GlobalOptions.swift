@@ -46,6 +46,14 @@ struct GlobalOptions: ParsableArguments {
 
     var cacheRoot: URL { CacheLocation.resolve(explicit: cacheDir) }
 
+    /// Applies `-C` and gathers what a materialize or install run needs.
+    func materializeOptions(environments: [String], allowHooks: Bool) throws -> MaterializeOptions {
+        MaterializeOptions(
+            directory: try enterDirectory(), environments: environments, jobs: jobs, offline: offline,
+            cacheRoot: cacheRoot, allowHooks: allowHooks, diagnostics: TerminalDiagnostics(verbose: verbose, quiet: quiet),
+            helmPath: helm, kustomizePath: kustomize)
+    }
+
     func progress(_ message: String) {
         guard verbose else { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))

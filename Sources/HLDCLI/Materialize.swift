@@ -37,12 +37,7 @@ extension HLDCommand {
         }
 
         func run() async throws {
-            let directory = try global.enterDirectory()
-            let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
-            let options = MaterializeOptions(
-                directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
-                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics,
-                helmPath: global.helm, kustomizePath: global.kustomize)
+            let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
             let materialization: Materialization
             do {
                 materialization = try await Materializer.render(options)
@@ -50,7 +45,7 @@ extension HLDCommand {
                 printError(error.description)
                 throw ExitCode.failure
             }
-            let outputRoot = outputDir.hasPrefix("/") ? outputDir : directory + "/" + outputDir
+            let outputRoot = outputDir.hasPrefix("/") ? outputDir : options.directory + "/" + outputDir
             if stdout {
                 try writeStandardOutput(materialization.stream)
                 return
@@ -91,12 +86,7 @@ extension HLDCommand {
         var allowHooks = false
 
         func run() async throws {
-            let directory = try global.enterDirectory()
-            let diagnostics = TerminalDiagnostics(verbose: global.verbose, quiet: global.quiet)
-            let options = MaterializeOptions(
-                directory: directory, environments: environments, jobs: global.jobs, offline: global.offline,
-                cacheRoot: global.cacheRoot, allowHooks: allowHooks, diagnostics: diagnostics,
-                helmPath: global.helm, kustomizePath: global.kustomize)
+            let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
             do {
                 let tree = try await Materializer.install(options)
                 if !global.quiet { print("installed \(tree.flattened.count) component(s)") }

@@ -4,25 +4,11 @@ import TestSupport
 
 /// `hld materialize` and `hld install` as a user runs them, on a copy of the example.
 @Suite(.timeLimit(.minutes(3))) struct MaterializeCommandTests {
-    static var exampleDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("hld-examples")
-    }
-
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }
 
-    /// A copy of the example with its repositories set up; returns (scratch, cluster dir).
-    func example() throws -> (TemporaryDirectory, String) {
-        let scratch = try TemporaryDirectory(prefix: "hld-cli-example")
-        let copy = scratch.appending("hld-examples")
-        try FileManager.default.copyItem(at: Self.exampleDirectory, to: copy)
-        for leftover in [".repos", "cluster/generated"] { try? FileManager.default.removeItem(at: copy.appendingPathComponent(leftover)) }
-        let setup = try ChildProcess.run("/bin/bash", [copy.appendingPathComponent("setup").path], environment: Self.environment)
-        #expect(setup.succeeded, "\(setup.stderr)")
-        return (scratch, copy.appendingPathComponent("cluster").path)
-    }
+    func example() throws -> (TemporaryDirectory, String) { try ExampleCopy.make() }
 
     func hld(_ arguments: [String], cache: URL) throws -> ChildProcess.CommandResult {
         try ChildProcess.run(CLITests.binary.path, arguments + ["--cache-dir", cache.path], environment: Self.environment)

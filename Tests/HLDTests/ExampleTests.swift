@@ -5,22 +5,8 @@ import TestSupport
 
 /// The bundled example (hld-examples/), copied to a scratch directory.
 @Suite(.timeLimit(.minutes(3))) struct ExampleTests {
-    static var exampleDirectory: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("hld-examples")
-    }
-
     /// A copy of the example with its application repositories set up.
-    func example() throws -> TemporaryDirectory {
-        let scratch = try TemporaryDirectory(prefix: "hld-example")
-        let copy = scratch.appending("hld-examples")
-        try FileManager.default.copyItem(at: Self.exampleDirectory, to: copy)
-        for leftover in [".repos", "cluster/generated"] { try? FileManager.default.removeItem(at: copy.appendingPathComponent(leftover)) }
-        let result = try ChildProcess.run("/bin/bash", [copy.appendingPathComponent("setup").path],
-                                          environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path])
-        #expect(result.succeeded, "\(result.stderr)")
-        return scratch
-    }
+    func example() throws -> TemporaryDirectory { try ExampleCopy.make().0 }
 
     func files(under root: String) throws -> [String: Data] {
         var result: [String: Data] = [:]

@@ -846,4 +846,28 @@ package final class StaticFileServer: Sendable {
 
     deinit { process.terminate() }
 }
+
+// MARK: - The bundled example
+
+/// A copy of hld-examples/ in a scratch directory, with its application repositories
+/// made by its setup script.
+package enum ExampleCopy {
+    package static var source: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("hld-examples")
+    }
+
+    /// (scratch, the copy's `cluster` directory).
+    package static func make() throws -> (TemporaryDirectory, String) {
+        let scratch = try TemporaryDirectory(prefix: "hld-example")
+        let copy = scratch.appending("hld-examples")
+        try FileManager.default.copyItem(at: source, to: copy)
+        for leftover in [".repos", "cluster/generated"] { try? FileManager.default.removeItem(at: copy.appendingPathComponent(leftover)) }
+        let setup = try ChildProcess.run(
+            "/bin/bash", [copy.appendingPathComponent("setup").path],
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path])
+        guard setup.succeeded else { throw LoopbackServerError("hld-examples/setup failed: \(setup.stderr)") }
+        return (scratch, copy.appendingPathComponent("cluster").path)
+    }
+}
 #endif
