@@ -29,7 +29,7 @@ import TestSupport
         let cache = scratch.appending("cache")
         let written = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
         #expect(written.succeeded, "\(written.stderr)")
-        #expect(written.stdout == "wrote 4 file(s) to generated/prod\n")
+        #expect(written.stdout == "wrote 6 file(s) to generated/prod\n")
         let upToDate = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
         #expect(upToDate.termination == .exited(0))
         #expect(upToDate.stdout == "generated/prod is up to date\n")
@@ -56,7 +56,7 @@ import TestSupport
         let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
         #expect(failed.termination == .exited(1))
         #expect(failed.stdout == "")
-        #expect(failed.stderr == "error: component.yaml:15:5: subcomponent bird: directory bird does not exist\n")
+        #expect(failed.stderr == "error: component.yaml:19:5: subcomponent bird: directory bird does not exist\n")
         #expect(try contents(cluster + "/generated") == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cluster + "/generated") == ["prod"])
     }
@@ -66,7 +66,7 @@ import TestSupport
         let result = try hld(["generate", "-C", cluster, "--stdout", "dev"], cache: scratch.appending("cache"))
         #expect(result.succeeded, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("---\n# Source: infra/namespaces/pets.yaml\napiVersion: v1\nkind: Namespace\n"))
-        #expect(result.stdout.components(separatedBy: "\n---\n").count == 5)
+        #expect(result.stdout.components(separatedBy: "\n---\n").count == 9)
         #expect(!FileManager.default.fileExists(atPath: cluster + "/generated"))
     }
 
@@ -75,7 +75,7 @@ import TestSupport
         let cache = scratch.appending("cache")
         let install = try hld(["install", "-C", cluster, "stage"], cache: cache)
         #expect(install.succeeded, "\(install.stderr)")
-        #expect(install.stdout == "installed 6 component(s)\n")
+        #expect(install.stdout == "installed 8 component(s)\n")
         try FileManager.default.removeItem(atPath: scratch.appending("hld-examples/.repos").path)
         let offline = try hld(["materialize", "-C", cluster, "--offline", "stage"], cache: cache)
         #expect(offline.succeeded, "\(offline.stderr)")
