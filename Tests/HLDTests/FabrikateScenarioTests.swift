@@ -159,4 +159,54 @@ import YAML
         #expect(!app.config.injectNamespace, "injectNamespace travels with the namespace of its own layer")
         #expect(app.layerFiles == ["app/config/prod.yaml", "app/config/common.yaml"])
     }
+
+    /// testdata/generate-yaml's Helm half: an inline helm entry with a local chart outside
+    /// the component's directory (`../local-charts/prometheus`), `namespace` with
+    /// `injectNamespace` — stamped on namespaced kinds only (SPEC §3).
+    @Test func localHelmChartOutsideTheComponentWithInjectNamespace() async throws {
+        let fixture = try HLDFixture([
+            "definition/component.yaml": """
+                name: prometheus-grafana
+                generator: component
+                subcomponents:
+                - name: prometheus
+                  generator: helm
+                  method: local
+                  path: ../local-charts/prometheus
+                """,
+            "definition/config/common.yaml": "subcomponents:\n  prometheus:\n    namespace: prometheus\n    injectNamespace: true\n    config:\n      server: {retention: 15d}\n",
+            "local-charts/prometheus/Chart.yaml": "apiVersion: v2\nname: prometheus\nversion: 11.0.0\n",
+            "local-charts/prometheus/values.yaml": "server:\n  retention: 7d\n",
+            "local-charts/prometheus/templates/all.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: {{ .Release.Name }}-server
+                data:
+                  retention: {{ .Values.server.retention | quote }}
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: ClusterRole
+                metadata:
+                  name: {{ .Release.Name }}-server
+                rules: []
+                ---
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: {{ .Release.Namespace }}
+                """,
+        ])
+        var options = MaterializeOptions(directory: fixture.root + "/definition", environments: [], cacheRoot: fixture.cache,
+                                         processEnvironment: [:], diagnostics: fixture.diagnostics)
+        options.helmPath = try ChartRepositoryFixture.findHelm()
+        let output = try await Materializer.render(options)
+        let documents = try Node.documents(in: output.text("prometheus.yaml") ?? "")
+        // helm orders by kind (namespaces first).
+        #expect(documents.map { $0["kind"]?.scalarText ?? "" } == ["Namespace", "ConfigMap", "ClusterRole"])
+        #expect(documents.map { $0["metadata"]?["namespace"]?.scalarText } == [nil, "prometheus", nil])
+        #expect(documents[1]["data"]?["retention"]?.scalarText == "15d")
+        #expect(output.text("prometheus.yaml")?.hasPrefix("---\n# Source: prometheus/prometheus/templates/all.yaml\n") == true)
+        #expect(output.files.map(\.path) == ["prometheus.yaml"], "the container root writes no file")
+    }
 }
