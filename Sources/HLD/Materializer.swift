@@ -125,7 +125,7 @@ public enum Materializer {
             fetcher = SourceFetcher(
                 cacheRoot: options.cacheRoot, offline: options.offline,
                 credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
-                rewrites: rewrites, jobs: options.jobs)
+                rewrites: rewrites, jobs: options.jobs, diagnostics: options.diagnostics)
             resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: options.diagnostics)
             scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }

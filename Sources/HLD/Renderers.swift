@@ -47,6 +47,7 @@ struct Renderers: Sendable {
                 throw HLDError("\(component.componentPath): cannot write the values file: \(error)")
             }
             defer { unlink(valuesFile) }
+            diagnostics.progress("\(component.componentPath): helm template (\(tool.version))")
             let invocation = ProcessInvocation(
                 executable: tool.path,
                 arguments: ["template", release, chart.reference, "--namespace", namespace, "--values", valuesFile] + flags,
@@ -300,6 +301,7 @@ struct Renderers: Sendable {
                 }
             }
             defer { if let cleanup { try? FileManager.default.removeItem(atPath: cleanup) } }
+            diagnostics.progress("\(component.componentPath): kustomize build (\(tool.version))")
             let invocation = ProcessInvocation(executable: tool.path, arguments: tool.prefix + ["--load-restrictor", "LoadRestrictionsNone", directory])
             do {
                 output = try await runner.checked(invocation).standardOutput

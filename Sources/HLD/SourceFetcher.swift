@@ -14,9 +14,11 @@ final class SourceFetcher: Sendable {
     let credentials: GitCredentials
     let rewrites: URLRewrites
     let limiter: Limiter
+    let diagnostics: DiagnosticsSink
     private let mirrors: MirrorCacheHolder
 
-    init(cacheRoot: URL, offline: Bool, credentials: GitCredentials, rewrites: URLRewrites, jobs: Int) {
+    init(cacheRoot: URL, offline: Bool, credentials: GitCredentials, rewrites: URLRewrites, jobs: Int, diagnostics: DiagnosticsSink) {
+        self.diagnostics = diagnostics
         self.cacheRoot = cacheRoot
         self.offline = offline
         self.credentials = credentials
@@ -46,6 +48,7 @@ final class SourceFetcher: Sendable {
         let path = entry.path ?? ""
         let cache = try await mirrors.cache()
         let limiter = self.limiter
+        diagnostics.progress("\(entry.name): resolving \(url.redacted) (\(ref))")
         do throws(GitSourceError) {
             let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, ref, path: "") }
             let tree = try await cache.tree(url, commit: commit, path: path, ref: ref)
@@ -77,6 +80,7 @@ final class SourceFetcher: Sendable {
             return [UInt8](data)
         }
         let limiter = self.limiter
+        diagnostics.progress("\(component): downloading \(shown)")
         let result: Result<(Data, Int), any Error> = await limiter.run {
             do {
                 var request = URLRequest(url: url)
