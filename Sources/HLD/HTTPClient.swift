@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Git
 #if canImport(FoundationNetworking)
@@ -20,8 +21,6 @@ enum HTTPClient {
 }
 
 /// SHA-256 in lower-case hex.
-import Crypto
-
 func sha256Hex(_ data: some DataProtocol) -> String {
     SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
 }

@@ -1,10 +1,6 @@
-import Crypto
 import Foundation
 import Git
 import YAML
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Fetches what components point at — git repositories and http manifests — into the
 /// cache, at most `jobs` at a time.
@@ -69,7 +65,7 @@ final class SourceFetcher: Sendable {
         guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, "\(component): source \(shown) is not an http(s) URL")
         }
-        let urlKey = SHA256.hash(data: Data(urlString.utf8)).map { String(format: "%02x", $0) }.joined()
+        let urlKey = sha256Hex(Data(urlString.utf8))
         let index = cacheRoot.appendingPathComponent("http/urls/\(urlKey)")
         let objects = cacheRoot.appendingPathComponent("http/objects")
         if offline {
@@ -81,27 +77,17 @@ final class SourceFetcher: Sendable {
         }
         let limiter = self.limiter
         diagnostics.progress("\(component): downloading \(shown)")
-        let result: Result<(Data, Int), any Error> = await limiter.run {
-            do {
-                var request = URLRequest(url: url)
-                request.timeoutInterval = 60
-                let (data, response) = try await URLSession.shared.data(for: request)
-                return .success((data, (response as? HTTPURLResponse)?.statusCode ?? 0))
-            } catch {
-                return .failure(error)
-            }
-        }
         let data: Data
-        switch result {
+        switch await limiter.run({ await HTTPClient.get(url) }) {
         case .failure(let error):
-            throw HLDError(location, "\(component): cannot download \(shown): \(error.localizedDescription)")
-        case .success(let (body, status)):
+            throw HLDError(location, "\(component): \(error.description)")
+        case .success(let (status, body)):
             guard (200..<300).contains(status) else {
                 throw HLDError(location, "\(component): downloading \(shown) returned HTTP status \(status)")
             }
             data = body
         }
-        let hash = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let hash = sha256Hex(data)
         do {
             try FileManager.default.createDirectory(at: objects, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: index.deletingLastPathComponent(), withIntermediateDirectories: true)

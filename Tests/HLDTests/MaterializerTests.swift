@@ -178,7 +178,7 @@ import YAML
         server.stop()
         try fixture.write(["component.yaml": "name: root\nsubcomponents:\n- name: remote\n  type: static\n  method: http\n  source: \(server.url(for: "remote.yaml"))\n"])
         #expect(try await fixture.render([], offline: true).resources == ["remote.yaml": ["ConfigMap/remote", "Secret/remote"]])
-        #expect(await fixture.renderError([])?.description.hasPrefix("component.yaml:6:11: remote: cannot download \(server.url(for: "remote.yaml"))") == true)
+        #expect(await fixture.renderError([])?.description.hasPrefix("component.yaml:6:11: remote: cannot reach \(server.url(for: "remote.yaml"))") == true)
     }
 
     // MARK: output
