@@ -213,13 +213,7 @@ struct HookWorkspace {
             for (index, root) in roots.sorted().enumerated() {
                 let copy = "\(base)/\(index)"
                 try fm.copyItem(atPath: root, toPath: copy)
-                chmod(copy, 0o755)
-                for path in try fm.subpathsOfDirectory(atPath: copy) {
-                    let full = copy + "/" + path
-                    var info = stat()
-                    guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { continue }
-                    chmod(full, info.st_mode & S_IFMT == S_IFDIR ? 0o755 : (info.st_mode | 0o200) & 0o7777)
-                }
+                try AtomicFile.makeWritable(copy)
                 copies[root] = copy
             }
         } catch {

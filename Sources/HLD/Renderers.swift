@@ -213,7 +213,7 @@ struct Renderers: Sendable {
             do {
                 try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 try fm.copyItem(atPath: directory, toPath: temporary)
-                try makeWritable(temporary)
+                try AtomicFile.makeWritable(temporary)
                 try fm.createDirectory(atPath: temporary + "/charts", withIntermediateDirectories: true)
                 for archive in archives {
                     let name = URL(fileURLWithPath: archive.path).lastPathComponent
@@ -229,16 +229,6 @@ struct Renderers: Sendable {
             }
         }
         return Chart(reference: target, contentKey: "assembled:" + key)
-    }
-
-    private func makeWritable(_ path: String) throws {
-        chmod(path, 0o755)
-        for sub in try FileManager.default.subpathsOfDirectory(atPath: path) {
-            var info = stat()
-            let full = path + "/" + sub
-            guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { continue }
-            chmod(full, info.st_mode & S_IFMT == S_IFDIR ? 0o755 : (info.st_mode | 0o200) & 0o7777)
-        }
     }
 
     // MARK: kustomize

@@ -122,6 +122,17 @@ private actor MirrorCacheHolder {
 /// Whole-file writes that readers never see half done: temp file + rename in the same
 /// directory.
 enum AtomicFile {
+    /// Makes a copied tree from the read-only cache writable again (symbolic links untouched).
+    static func makeWritable(_ path: String) throws {
+        chmod(path, 0o755)
+        for sub in try FileManager.default.subpathsOfDirectory(atPath: path) {
+            let full = path + "/" + sub
+            var info = stat()
+            guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { continue }
+            chmod(full, info.st_mode & S_IFMT == S_IFDIR ? 0o755 : (info.st_mode | 0o200) & 0o7777)
+        }
+    }
+
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
