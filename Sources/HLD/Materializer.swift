@@ -159,7 +159,9 @@ public enum Materializer {
         /// concurrently; the result is in definition order whatever finishes first.
         func render(_ tree: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
             let generators = self.generators
-            let limiter = fetcher.limiter
+            // Renders get their own slots: a render may itself fetch (a git chart, an http
+            // manifest), and waiting on the fetch limiter while holding it would deadlock.
+            let limiter = Limiter(width: options.jobs)
             @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
                 let documents = try await limiter.run { () async throws(HLDError) in
                     try await generators.runHooks(.beforeGenerate, for: component)

@@ -173,6 +173,8 @@ import YAML
         let server = try StaticFileServer(root: site)
         try fixture.write(["component.yaml": "name: root\nsubcomponents:\n- name: remote\n  type: static\n  method: http\n  source: \(server.url(for: "remote.yaml"))\n"])
         #expect(try await fixture.render([]).resources == ["remote.yaml": ["ConfigMap/remote", "Secret/remote"]])
+        // One job: the render that downloads must not wait on itself.
+        #expect(try await fixture.render([], jobs: 1).resources == ["remote.yaml": ["ConfigMap/remote", "Secret/remote"]])
         try fixture.write(["component.yaml": "name: root\nsubcomponents:\n- name: remote\n  type: static\n  method: http\n  source: \(server.url(for: "missing.yaml"))\n"])
         #expect(await fixture.renderError([])?.description == "component.yaml:6:11: remote: downloading \(server.url(for: "missing.yaml")) returned HTTP status 404")
         server.stop()
