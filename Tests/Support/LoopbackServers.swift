@@ -817,8 +817,15 @@ package final class StaticFileServer: Sendable {
 
     package init(root: URL, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-http")
+        // The server exits by itself when the test process dies without stopping it.
         let script = """
-            import functools, http.server, sys
+            import functools, http.server, os, sys, threading, time
+            parent = os.getppid()
+            def watch():
+                while os.getppid() == parent:
+                    time.sleep(0.25)
+                os._exit(0)
+            threading.Thread(target=watch, daemon=True).start()
             handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
             print("PORT", server.server_address[1], flush=True)
