@@ -163,6 +163,40 @@ import YAML
         #expect(try String(contentsOfFile: fixture.scratch.appending("install.log").path, encoding: .utf8) == "root-before\nroot-after\nchild-before\n")
     }
 
+    /// Fabrikate #212: a root whose own entry says `method: git` is loaded from git; the
+    /// local root's config wins over the remote one's.
+    @Test func aRemoteRootComponent() async throws {
+        let fixture = try HLDFixture([:])
+        let repo = try FixtureRepository.create(at: fixture.scratch.appending("root-work"))
+        try repo.write("defs/cluster/component.yaml", "name: remote-cluster\nsubcomponents:\n- name: app\n  type: static\n  path: ./manifests\n")
+        try repo.write("defs/cluster/manifests/a.yaml", manifest("ConfigMap", "from-git"))
+        try repo.write("defs/cluster/config/common.yaml", "subcomponents:\n  app:\n    namespace: remote\n    injectNamespace: true\n")
+        try repo.commit("definitions")
+        try repo.publishBare(into: fixture.scratch.appending("served"), name: "defs")
+        try fixture.write([
+            "component.yaml": "name: cluster\nmethod: git\nsource: \(fixture.scratch.appending("served/defs.git").path)\npath: defs/cluster\n",
+            "config/common.yaml": "subcomponents:\n  app:\n    namespace: local\n    injectNamespace: true\n",
+        ])
+        let output = try await fixture.render([])
+        #expect(output.tree.definition.name == "remote-cluster")
+        #expect(output.files.map(\.path) == ["app.yaml"])
+        #expect(try Node.documents(in: output.text("app.yaml") ?? "").first?["metadata"]?["namespace"]?.scalarText == "local")
+    }
+
+    @Test func componentFileVariants() async throws {
+        // YAML wins over JSON, with a warning; JSON keys match case-insensitively (Go's decoder did).
+        let both = try HLDFixture(["component.yaml": "name: from-yaml\ntype: static\npath: ./m\n", "component.json": "{\"name\": \"from-json\"}",
+                                   "m/a.yaml": manifest("ConfigMap", "a")])
+        #expect(try await both.render([]).files.map(\.path) == ["from-yaml.yaml"])
+        #expect(both.diagnostics.warnings.contains { $0.hasSuffix("both component.yaml and component.json exist; using component.yaml") })
+        let json = try HLDFixture(["component.json": "{\"Name\": \"cased\", \"Type\": \"static\", \"Path\": \"./m\"}", "m/a.yaml": manifest("ConfigMap", "a")])
+        #expect(try await json.render([]).files.map(\.path) == ["cased.yaml"])
+        // Unknown fields are reported, not fatal.
+        let unknown = try HLDFixture(["component.yaml": "name: x\ntype: static\npath: ./m\nsubcomponent: []\n", "m/a.yaml": manifest("ConfigMap", "a")])
+        _ = try await unknown.render([])
+        #expect(unknown.diagnostics.warnings == ["component.yaml:4:1: unknown field subcomponent is ignored"])
+    }
+
     // MARK: http manifests
 
     @Test func httpStaticManifests() async throws {
