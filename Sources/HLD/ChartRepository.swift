@@ -120,7 +120,10 @@ actor ChartRepositories {
         let store = cacheRoot.appendingPathComponent("helm/charts")
         if let digest = chart.digest {
             let path = store.appendingPathComponent("\(digest).tgz").path
-            if FileManager.default.fileExists(atPath: path) { return Archive(path: path, digest: digest, version: chart.version.original) }
+            if let cached = FileManager.default.contents(atPath: path) {
+                if sha256Hex(cached) == digest.lowercased() { return Archive(path: path, digest: digest, version: chart.version.original) }
+                unlink(path)  // damaged: download it again
+            }
         }
         if offline {
             throw HLDError("chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")

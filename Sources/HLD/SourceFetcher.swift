@@ -73,6 +73,10 @@ final class SourceFetcher: Sendable {
                   let data = FileManager.default.contents(atPath: objects.appendingPathComponent(hash).path) else {
                 throw HLDError(location, "\(component): \(shown) is not in the cache and --offline forbids downloading it")
             }
+            guard sha256Hex(data) == hash else {
+                unlink(objects.appendingPathComponent(hash).path)
+                throw HLDError(location, "\(component): the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again")
+            }
             return [UInt8](data)
         }
         let limiter = self.limiter

@@ -122,17 +122,28 @@ actor Toolchain {
 }
 
 /// Rendered output stored under a hash of everything that determines it; a hit runs no
-/// process. Entries are written atomically.
+/// process. Entries are written atomically and carry a checksum of their content: a
+/// damaged entry is discarded and rendered again.
 struct RenderCache: Sendable {
     let root: URL
+    private static let header = "hld-render sha256="
 
     func lookup(_ key: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: root.appendingPathComponent(key).path).map { [UInt8]($0) }
+        let path = root.appendingPathComponent(key).path
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let bytes = [UInt8](data)
+        if let newline = bytes.firstIndex(of: 0x0A) {
+            let header = String(decoding: bytes[..<newline], as: UTF8.self)
+            let body = Array(bytes[(newline + 1)...])
+            if header == Self.header + sha256Hex(body) { return body }
+        }
+        unlink(path)
+        return nil
     }
 
     func store(_ key: String, _ bytes: [UInt8]) {
         try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try? AtomicFile.write(bytes, to: root.appendingPathComponent(key).path)
+        try? AtomicFile.write(Array((Self.header + sha256Hex(bytes) + "\n").utf8) + bytes, to: root.appendingPathComponent(key).path)
     }
 
     /// The key for a render: a hash over its inputs, each length-prefixed.

@@ -227,6 +227,20 @@ final class ChartRepositoryFixture: Sendable {
         _ = try await render(fixture, repo, helm: wrapper.path)
         #expect(calls().count == before + 1)
         #expect(calls().last?.hasPrefix("template web3 ") == true)
+
+        // A damaged cache entry is discarded and rendered again; a damaged archive is
+        // downloaded again.
+        let renders = fixture.cache.appendingPathComponent("renders")
+        for entry in try FileManager.default.contentsOfDirectory(atPath: renders.path) {
+            try Data("garbage".utf8).write(to: renders.appendingPathComponent(entry))
+        }
+        let charts = fixture.cache.appendingPathComponent("helm/charts")
+        for archive in try FileManager.default.contentsOfDirectory(atPath: charts.path) {
+            try Data("not a chart".utf8).write(to: charts.appendingPathComponent(archive))
+        }
+        let repaired = try await render(fixture, repo, helm: wrapper.path)
+        #expect(calls().count == before + 1 + 10)
+        #expect(repaired.files.filter { $0.path != "web3.yaml" } == first.files.filter { $0.path != "web3.yaml" })
     }
 
     @Test func faultsAreClearErrorsNamingTheComponent() async throws {
