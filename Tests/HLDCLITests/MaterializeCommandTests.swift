@@ -14,15 +14,6 @@ import TestSupport
         try ChildProcess.run(CLITests.binary.path, arguments + ["--cache-dir", cache.path], environment: Self.environment)
     }
 
-    func contents(_ root: String) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
-            if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
-        }
-        return result
-    }
 
     @Test func checkIsQuietWhenUpToDateAndNamesWhatChanged() throws {
         let (scratch, cluster) = try example()
@@ -38,26 +29,26 @@ import TestSupport
         let config = cluster + "/config/prod.yaml"
         try (try String(contentsOfFile: config, encoding: .utf8)).replacingOccurrences(of: "branch: prod", with: "branch: stage")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        let before = try contents(cluster + "/generated")
+        let before = try fileContents(under: cluster + "/generated")
         let stale = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
         #expect(stale.termination == .exited(1))
         #expect(stale.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n")
         #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize\n")
-        #expect(try contents(cluster + "/generated") == before, "--check writes nothing")
+        #expect(try fileContents(under: cluster + "/generated") == before, "--check writes nothing")
     }
 
     @Test func aFailedRunLeavesThePreviousOutputUntouched() throws {
         let (scratch, cluster) = try example()
         let cache = scratch.appending("cache")
         #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
-        let before = try contents(cluster + "/generated")
+        let before = try fileContents(under: cluster + "/generated")
         try (try String(contentsOfFile: cluster + "/component.yaml", encoding: .utf8) + "  - name: bird\n    source: ./bird\n")
             .write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
         let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
         #expect(failed.termination == .exited(1))
         #expect(failed.stdout == "")
         #expect(failed.stderr == "error: component.yaml:19:5: subcomponent bird: directory bird does not exist\n")
-        #expect(try contents(cluster + "/generated") == before)
+        #expect(try fileContents(under: cluster + "/generated") == before)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cluster + "/generated") == ["prod"])
     }
 

@@ -8,15 +8,6 @@ import TestSupport
     /// A copy of the example with its application repositories set up.
     func example() throws -> TemporaryDirectory { try ExampleCopy.make().0 }
 
-    func files(under root: String) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
-            if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
-        }
-        return result
-    }
 
     @Test func materializingIsDeterministicAcrossJobsAndDirectories() async throws {
         let first = try example()
@@ -30,7 +21,7 @@ import TestSupport
                                                  processEnvironment: [:], diagnostics: CollectedDiagnostics())
                 try Materializer.write(try await Materializer.render(options), to: output)
             }
-            trees.append(try files(under: output))
+            trees.append(try fileContents(under: output))
         }
         #expect(trees[0] == trees[1])
         #expect(trees[0].keys.sorted() == [

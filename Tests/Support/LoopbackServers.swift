@@ -877,4 +877,15 @@ package enum ExampleCopy {
         return (scratch, copy.appendingPathComponent("cluster").path)
     }
 }
+
+/// Every regular file under `root` (relative path → bytes), for comparing output trees.
+package func fileContents(under root: String) throws -> [String: Data] {
+    var result: [String: Data] = [:]
+    for path in try FileManager.default.subpathsOfDirectory(atPath: root) {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory)
+        if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
+    }
+    return result
+}
 #endif
