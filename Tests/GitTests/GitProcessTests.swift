@@ -8,10 +8,7 @@ import TestSupport
 @Suite(.timeLimit(.minutes(4)))
 struct GitProcessTests {
     /// The `hld` built next to this test bundle (or `$HLD_BINARY`).
-    static var hld: String {
-        if let path = ProcessInfo.processInfo.environment["HLD_BINARY"] { return path }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hld").path
-    }
+    static var hld: String { hldBinary.path }
 
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]

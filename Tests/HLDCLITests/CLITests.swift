@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `hld` binary as a user runs it.
 @Suite struct CLITests {
@@ -10,10 +11,7 @@ import Testing
     }
 
     /// The `hld` built next to this test bundle (or `$HLD_BINARY`).
-    static var binary: URL {
-        if let path = ProcessInfo.processInfo.environment["HLD_BINARY"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hld")
-    }
+    static var binary: URL { hldBinary }
 
     func run(_ arguments: [String]) throws -> Result {
         let process = Process()

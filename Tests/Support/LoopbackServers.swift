@@ -888,4 +888,10 @@ package func fileContents(under root: String) throws -> [String: Data] {
     }
     return result
 }
+
+/// The `hld` built next to the test bundle (or `$HLD_BINARY`).
+package var hldBinary: URL {
+    if let path = ProcessInfo.processInfo.environment["HLD_BINARY"] { return URL(fileURLWithPath: path) }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hld")
+}
 #endif
