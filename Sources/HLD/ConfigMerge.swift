@@ -43,7 +43,7 @@ public enum ConfigMerge {
         guard case .mapping(let high) = higher.content, case .mapping(let low) = lower.content else {
             throw Conflict(path: path, higher: higher, lower: lower)
         }
-        var result = high.filter { !$0.key.isNull }
+        var result = high
         let higherNamespace = higher["namespace"].flatMap { $0.isNull ? nil : $0.textValue } ?? ""
         if higherNamespace.isEmpty {
             // Both halves of the pair come from the lower layer (or neither exists).

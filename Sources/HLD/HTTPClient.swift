@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Git
 #if canImport(FoundationNetworking)
@@ -20,7 +19,3 @@ enum HTTPClient {
     }
 }
 
-/// SHA-256 in lower-case hex.
-func sha256Hex(_ data: some DataProtocol) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-}

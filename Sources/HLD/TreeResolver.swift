@@ -132,7 +132,7 @@ struct TreeResolver: Sendable {
     }
 
     private func identity(_ directory: String) -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: directory)) ?? URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
     }
 
     /// A path as shown in messages: relative to the project root when inside it.

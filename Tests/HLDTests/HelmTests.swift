@@ -23,10 +23,13 @@ final class ChartRepositoryFixture: Sendable {
         return found
     }
 
-    var helmEnvironment: [String: String] {
-        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path,
-         "HELM_CACHE_HOME": scratch.appending("helm-home").path, "HELM_CONFIG_HOME": scratch.appending("helm-home").path,
-         "HELM_DATA_HOME": scratch.appending("helm-home").path]
+    var helmEnvironment: [String: String] { Self.helmEnvironment(scratch) }
+
+    /// A private Helm home under `scratch`.
+    static func helmEnvironment(_ scratch: TemporaryDirectory) -> [String: String] {
+        let home = scratch.appending("helm-home").path
+        return ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path,
+                "HELM_CACHE_HOME": home, "HELM_CONFIG_HOME": home, "HELM_DATA_HOME": home]
     }
 
     @discardableResult
@@ -52,26 +55,21 @@ final class ChartRepositoryFixture: Sendable {
         func create(_ name: String, version: String) throws {
             let dir = charts.appendingPathComponent(name)
             if !fm.fileExists(atPath: dir.path) {
-                let result = try ChildProcess.run(helm, ["create", dir.path], environment: helmEnvironmentStatic())
+                let result = try ChildProcess.run(helm, ["create", dir.path], environment: Self.helmEnvironment(scratch))
                 guard result.succeeded else { throw LoopbackServerError(result.stderr) }
             }
             let chart = dir.appendingPathComponent("Chart.yaml")
             let text = try String(contentsOf: chart, encoding: .utf8).split(separator: "\n")
                 .map { $0.hasPrefix("version:") ? "version: \(version)" : String($0) }.joined(separator: "\n")
             try text.write(to: chart, atomically: true, encoding: .utf8)
-            let packaged = try ChildProcess.run(helm, ["package", dir.path, "--destination", repo.path], environment: helmEnvironmentStatic())
+            let packaged = try ChildProcess.run(helm, ["package", dir.path, "--destination", repo.path], environment: Self.helmEnvironment(scratch))
             guard packaged.succeeded else { throw LoopbackServerError(packaged.stderr) }
-        }
-        func helmEnvironmentStatic() -> [String: String] {
-            ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path,
-             "HELM_CACHE_HOME": scratch.appending("helm-home").path, "HELM_CONFIG_HOME": scratch.appending("helm-home").path,
-             "HELM_DATA_HOME": scratch.appending("helm-home").path]
         }
         for version in ["1.2.0", "1.2.5", "1.3.0", "2.0.0-rc.1"] { try create("web", version: version) }
         try create("db", version: "0.1.0")
         // app vendors db in charts/, as packaged charts in repositories do.
         let app = charts.appendingPathComponent("app")
-        _ = try ChildProcess.run(helm, ["create", app.path], environment: helmEnvironmentStatic())
+        _ = try ChildProcess.run(helm, ["create", app.path], environment: Self.helmEnvironment(scratch))
         try fm.createDirectory(at: app.appendingPathComponent("charts"), withIntermediateDirectories: true)
         try fm.copyItem(at: repo.appendingPathComponent("db-0.1.0.tgz"), to: app.appendingPathComponent("charts/db-0.1.0.tgz"))
         try (try String(contentsOf: app.appendingPathComponent("Chart.yaml"), encoding: .utf8) + "dependencies:\n- name: db\n  version: 0.1.0\n")
@@ -98,7 +96,7 @@ final class ChartRepositoryFixture: Sendable {
         try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  message: {{ required \"message is required\" .Values.message | quote }}\n"
             .write(to: charts.appendingPathComponent("strict/templates/strict.yaml"), atomically: true, encoding: .utf8)
         try create("strict", version: "0.1.0")
-        let indexed = try ChildProcess.run(helm, ["repo", "index", repo.path], environment: helmEnvironmentStatic())
+        let indexed = try ChildProcess.run(helm, ["repo", "index", repo.path], environment: Self.helmEnvironment(scratch))
         guard indexed.succeeded else { throw LoopbackServerError(indexed.stderr) }
         self.server = try StaticFileServer(root: repo)
         self.scratch = scratch
