@@ -98,7 +98,8 @@ actor ChartRepositories {
         }
         let node: Node
         do {
-            node = try Node.document(in: String(decoding: bytes, as: UTF8.self), file: "\(shown)/index.yaml")
+            // Read as helm reads it: a key given twice keeps its last value.
+            node = try DocumentReader(bytes: bytes, file: "\(shown)/index.yaml", duplicateKeys: .lastWins).next() ?? .null
         } catch {
             throw HLDError("chart repository \(shown): \(error.headline)")
         }

@@ -23,6 +23,28 @@ public final class CollectedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     public var progressMessages: [String] { lock.withLock { _progress } }
 }
 
+/// `--strict`: warnings are held back and fail the run before anything is written, each
+/// one listed in the error; progress passes through.
+final class StrictDiagnostics: DiagnosticsSink, @unchecked Sendable {
+    // Guarded by `lock`; the class is Sendable because every access takes it.
+    private let lock = NSLock()
+    private var warnings: [String] = []
+    private let base: DiagnosticsSink
+
+    init(_ base: DiagnosticsSink) { self.base = base }
+
+    func warning(_ message: String) { lock.withLock { warnings.append(message) } }
+    func progress(_ message: String) { base.progress(message) }
+
+    /// Throws when any warning was reported.
+    func check() throws(HLDError) {
+        let held = lock.withLock { warnings }
+        guard !held.isEmpty else { return }
+        let list = held.map { "  " + $0 }.joined(separator: "\n")
+        throw HLDError("--strict turns \(held.count == 1 ? "this warning" : "these \(held.count) warnings") into an error; nothing was written:\n\(list)")
+    }
+}
+
 /// A place in a definition file, printed `file:line:column`.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String

@@ -46,7 +46,9 @@ struct Generators: Sendable {
             }
             let bytes = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"))
             let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
-            return try documents(bytes, file: GitURL.redact(source), format: SourceFormat(path: name), source: component.componentPath + "/" + name)
+            return try ManifestStream.documents(bytes, .init(component: component.componentPath, file: GitURL.redact(source),
+                                                             source: component.componentPath + "/" + name, format: SourceFormat(path: name)),
+                                                diagnostics: diagnostics)
         }
         let relative = (definition.path ?? "").split(separator: "/").filter { $0 != "." }.joined(separator: "/")
         let directory = URL(fileURLWithPath: component.directory + "/" + relative).standardizedFileURL.path
@@ -79,20 +81,11 @@ struct Generators: Sendable {
                 throw HLDError("\(component.componentPath): cannot read \(path)")
             }
             let shown = component.treeRoot == nil ? path : "\(component.fetchedFrom ?? "")/\(relative)/\(name)"
-            rendered += try documents([UInt8](bytes), file: shown, format: ext == "json" ? .json : .yaml, source: component.componentPath + "/" + name)
+            rendered += try ManifestStream.documents([UInt8](bytes), .init(component: component.componentPath, file: shown,
+                                                                           source: component.componentPath + "/" + name, format: ext == "json" ? .json : .yaml),
+                                                     diagnostics: diagnostics)
         }
         return rendered
-    }
-
-    /// The non-empty documents of a manifest file.
-    private func documents(_ bytes: [UInt8], file: String, format: SourceFormat, source: String) throws(HLDError) -> [RenderedDocument] {
-        do {
-            return try DocumentReader(bytes: bytes, file: file, format: format).readAll()
-                .filter { !$0.isNull }
-                .map { RenderedDocument(source: source, node: $0) }
-        } catch {
-            throw HLDError(error.description)
-        }
     }
 
     /// Runs `component`'s hooks for `phase` as `/bin/sh -c` in its directory, stopping at the

@@ -21,6 +21,9 @@ public struct MaterializeOptions: Sendable {
     /// `--helm` / `--kustomize`: explicit tool paths (else HLD_HELM / HLD_KUSTOMIZE, else PATH).
     public var helmPath: String?
     public var kustomizePath: String?
+    /// `--strict`: every warning (a duplicate key in a chart's output, an unknown field, a
+    /// config entry for no subcomponent, …) is an error.
+    public var strict = false
 
     public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
                 allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
@@ -52,6 +55,7 @@ public enum Materializer {
         let workspace = try HookWorkspace(for: resolved)
         defer { workspace.remove() }
         let rendered = try await context.render(workspace.tree)
+        try context.strict?.check()
         return Materialization(environmentName: context.environmentName, files: try OutputLayout.files(rendered), tree: resolved)
     }
 
@@ -70,6 +74,7 @@ public enum Materializer {
             }
             try await context.generators.runHooks(.afterInstall, for: component)
         }
+        try context.strict?.check()
         return tree
     }
 
@@ -86,6 +91,10 @@ public enum Materializer {
     /// One run's wiring.
     struct Context {
         let options: MaterializeOptions
+        /// Where this run reports: the caller's sink, or under `--strict` one that holds
+        /// warnings back to fail the run.
+        let diagnostics: DiagnosticsSink
+        let strict: StrictDiagnostics?
         let project: ProjectFile
         let environments: [String]
         let fetcher: SourceFetcher
@@ -96,6 +105,9 @@ public enum Materializer {
 
         init(_ options: MaterializeOptions) throws(HLDError) {
             self.options = options
+            strict = options.strict ? StrictDiagnostics(options.diagnostics) : nil
+            let diagnostics = strict ?? options.diagnostics
+            self.diagnostics = diagnostics
             let root = URL(fileURLWithPath: options.directory).standardizedFileURL.path
             project = try ProjectFile.load(in: root)
             environments = options.environments.isEmpty ? project.defaults : options.environments
@@ -125,8 +137,8 @@ public enum Materializer {
             fetcher = SourceFetcher(
                 cacheRoot: options.cacheRoot, offline: options.offline,
                 credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
-                rewrites: rewrites, jobs: options.jobs, diagnostics: options.diagnostics)
-            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: options.diagnostics)
+                rewrites: rewrites, jobs: options.jobs, diagnostics: diagnostics)
+            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: diagnostics)
             scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }
             let renderers = Renderers(
@@ -135,8 +147,8 @@ public enum Materializer {
                                      runner: options.runner, cacheRoot: options.cacheRoot),
                 repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline),
                 cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
-                runner: options.runner, diagnostics: options.diagnostics, scratch: scratch)
-            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: options.diagnostics, renderers: renderers)
+                runner: options.runner, diagnostics: diagnostics, scratch: scratch)
+            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: diagnostics, renderers: renderers)
         }
 
         func removeScratch() { try? FileManager.default.removeItem(atPath: scratch) }
@@ -150,7 +162,7 @@ public enum Materializer {
             let files = tree.flattened.flatMap(\.layerFiles)
             for name in environments where name != "common" {
                 if !files.contains(where: { $0.hasSuffix("config/\(name).yaml") || $0.hasSuffix("config/\(name).json") }) {
-                    options.diagnostics.warning("no component has a config file for environment \(name) (config/\(name).yaml); is the name right?")
+                    diagnostics.warning("no component has a config file for environment \(name) (config/\(name).yaml); is the name right?")
                 }
             }
         }

@@ -64,7 +64,7 @@ struct Renderers: Sendable {
             output = result.standardOutput
             cache.store(key, output)
         }
-        return try Self.helmDocuments(output, component: component)
+        return try Self.helmDocuments(output, component: component, diagnostics: diagnostics)
     }
 
     /// Helm's private homes: the user's repositories and plugins are never read or changed.
@@ -72,26 +72,11 @@ struct Renderers: Sendable {
         ["HELM_CACHE_HOME": scratch + "/helm/cache", "HELM_CONFIG_HOME": scratch + "/helm/config", "HELM_DATA_HOME": scratch + "/helm/data"]
     }
 
-    /// Splits helm's output at `---` lines and keeps each document's `# Source:` template.
-    static func helmDocuments(_ output: [UInt8], component: ResolvedComponent) throws(HLDError) -> [RenderedDocument] {
-        let text = String(decoding: output, as: UTF8.self)
-        var chunks: [[Substring]] = [[]]
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.trimmingCharacters(in: .whitespaces) == "---" { chunks.append([]) } else { chunks[chunks.count - 1].append(line) }
-        }
-        var documents: [RenderedDocument] = []
-        for chunk in chunks {
-            let template = chunk.first { $0.hasPrefix("# Source: ") }.map { String($0.dropFirst("# Source: ".count)) }
-            let body = chunk.joined(separator: "\n")
-            do {
-                for node in try Node.documents(in: body, file: "helm output of \(component.componentPath)") where !node.isNull {
-                    documents.append(RenderedDocument(source: component.componentPath + (template.map { "/" + $0 } ?? ""), node: node))
-                }
-            } catch {
-                throw HLDError("\(component.componentPath): helm produced invalid YAML: \(error.headline)")
-            }
-        }
-        return documents
+    /// helm's whole output read as one YAML stream, each document attributed to the
+    /// template its `# Source:` comment names.
+    static func helmDocuments(_ output: [UInt8], component: ResolvedComponent, diagnostics: DiagnosticsSink) throws(HLDError) -> [RenderedDocument] {
+        try ManifestStream.documents(output, .init(component: component.componentPath, file: "helm output of \(component.componentPath)",
+                                                   source: component.componentPath, helmTemplates: true), diagnostics: diagnostics)
     }
 
     /// Where the chart is: a Helm repository (`method: helm`, http(s) or oci), a git
@@ -173,9 +158,11 @@ struct Renderers: Sendable {
     private func withDependencies(directory: String, contentKey: String, component: ResolvedComponent) async throws(HLDError) -> Chart {
         var dependencies: [Node] = []
         for file in ["Chart.yaml", "requirements.yaml"] {
-            guard FileManager.default.fileExists(atPath: directory + "/" + file) else { continue }
+            guard let bytes = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
             do {
-                dependencies += try Node.document(contentsOf: directory + "/" + file)["dependencies"]?.sequence ?? []
+                let node = try ManifestStream.foreignFile([UInt8](bytes), file: "\(component.definition.path ?? ".")/\(file)",
+                                                          component: component.componentPath, diagnostics: diagnostics)
+                dependencies += node["dependencies"]?.sequence ?? []
             } catch {
                 throw HLDError("\(component.componentPath): \(error.description)")
             }
@@ -300,12 +287,8 @@ struct Renderers: Sendable {
             }
             cache.store(key, output)
         }
-        do {
-            return try Node.documents(in: String(decoding: output, as: UTF8.self), file: "kustomize output of \(component.componentPath)")
-                .filter { !$0.isNull }.map { RenderedDocument(source: component.componentPath, node: $0) }
-        } catch {
-            throw HLDError("\(component.componentPath): kustomize produced invalid YAML: \(error.headline)")
-        }
+        return try ManifestStream.documents(output, .init(component: component.componentPath, file: "kustomize output of \(component.componentPath)",
+                                                          source: component.componentPath), diagnostics: diagnostics)
     }
 
     struct ImageOverride: Sendable {
@@ -350,7 +333,9 @@ struct Renderers: Sendable {
         while let current = queue.popLast() {
             guard seen.insert(current).inserted else { continue }
             for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
-                guard let node = try? Node.document(contentsOf: current + "/" + name) else { continue }
+                // kustomize itself reports what is wrong with the file; this only collects paths.
+                guard let bytes = FileManager.default.contents(atPath: current + "/" + name),
+                      let node = try? DocumentReader(bytes: [UInt8](bytes), duplicateKeys: .lastWins).next() else { continue }
                 for key in ["resources", "bases", "components"] {
                     for item in node[key]?.sequence ?? [] {
                         guard let path = item.textValue, !path.contains("://") else { continue }

@@ -19,6 +19,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say nothing but errors.")
     var quiet = false
 
+    @Flag(help: "Treat every warning as an error (a duplicate key in a chart's output, an unknown field, config for no subcomponent, …); nothing is written.")
+    var strict = false
+
     @Option(help: ArgumentHelp("The helm to render charts with (default: $HLD_HELM, else helm on PATH).", valueName: "path"))
     var helm: String?
 
@@ -48,10 +51,12 @@ struct GlobalOptions: ParsableArguments {
 
     /// Applies `-C` and gathers what a materialize or install run needs.
     func materializeOptions(environments: [String], allowHooks: Bool) throws -> MaterializeOptions {
-        MaterializeOptions(
+        var options = MaterializeOptions(
             directory: try enterDirectory(), environments: environments, jobs: jobs, offline: offline,
             cacheRoot: cacheRoot, allowHooks: allowHooks, diagnostics: TerminalDiagnostics(verbose: verbose, quiet: quiet),
             helmPath: helm, kustomizePath: kustomize)
+        options.strict = strict
+        return options
     }
 
     func progress(_ message: String) {

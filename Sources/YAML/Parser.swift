@@ -16,39 +16,102 @@ public struct ParseLimits: Sendable {
     public static let `default` = ParseLimits()
 }
 
+/// What a reader does with a key that a mapping already has.
+public enum DuplicateKeys: Sendable {
+    /// An error naming both places: hld's own files (component files, config layers,
+    /// `hld.yaml`) must say one thing once.
+    case reject
+    /// The later value replaces the earlier one, which keeps its position, and the reader
+    /// records the duplicate (`DocumentReader.duplicates`): how the Kubernetes decoder,
+    /// Helm and kustomize read other tools' files and generated manifests.
+    case lastWins
+}
+
+/// A key given twice in one mapping, read under `DuplicateKeys.lastWins`.
+public struct DuplicateKey: Sendable, Equatable, CustomStringConvertible {
+    /// The key's text.
+    public var key: String
+    /// The keys (and `[index]`es) from the document's root down to the mapping.
+    public var path: [String]
+    public var first: Mark
+    public var second: Mark
+
+    /// `spec.template.spec.restartPolicy`.
+    public var dottedPath: String {
+        (path + [key]).reduce("") { result, part in
+            part.hasPrefix("[") || result.isEmpty ? result + part : result + "." + part
+        }
+    }
+
+    public var description: String {
+        "duplicate key \(dottedPath) at line \(second.line) (first at line \(first.line)); the last value is used"
+    }
+}
+
+/// One document of a stream and where it lies in the source.
+public struct Document: Sendable {
+    public var node: Node
+    /// Where the document starts: its `---`, or its first token when the marker is omitted.
+    public var start: Mark
+    /// Where it ends: its `...`, or where the next document or the stream's end begins.
+    public var end: Mark
+}
+
 /// Reads a YAML (or JSON) stream one document at a time, each a `Node` tree with aliases
-/// expanded, merge keys (`<<`) applied and duplicate keys rejected.
+/// expanded, merge keys (`<<`) applied and duplicate keys rejected (or, when asked,
+/// resolved the way Kubernetes does).
 ///
-/// JSON is read by the same parser (every JSON text is YAML); its strings come out as
-/// double-quoted scalars and its numbers, booleans and nulls as plain scalars.
+/// JSON is read by the same parser (every JSON text is YAML) after a strict JSON syntax
+/// check, so a trailing comma or a comment in a `.json` file is an error as it is for any
+/// JSON reader; its strings come out as double-quoted scalars and its numbers, booleans
+/// and nulls as plain scalars.
 public final class DocumentReader {
     private let events: EventParser
     private let limits: ParseLimits
+    private let duplicateKeys: DuplicateKeys
     private var done = false
+    private var pendingError: YAMLError?
+    /// Keys given twice so far (only under `DuplicateKeys.lastWins`), in source order.
+    public private(set) var duplicates: [DuplicateKey] = []
 
     /// Reads from UTF-8 (or BOM-marked UTF-16) bytes; `file` names the source in errors.
-    public init(bytes: [UInt8], file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) {
+    public init(bytes: [UInt8], file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default,
+                duplicateKeys: DuplicateKeys = .reject) {
+        if format == .json {
+            pendingError = StrictJSON.check(bytes, file: file)
+        }
         let input = format == .json ? JSONEscapes.joiningSurrogatePairs(bytes) : bytes
         self.events = EventParser(bytes: input, file: file)
         self.limits = limits
+        self.duplicateKeys = duplicateKeys
     }
 
-    public convenience init(text: String, file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default) {
-        self.init(bytes: Array(text.utf8), file: file, format: format, limits: limits)
+    public convenience init(text: String, file: String? = nil, format: SourceFormat = .yaml, limits: ParseLimits = .default,
+                            duplicateKeys: DuplicateKeys = .reject) {
+        self.init(bytes: Array(text.utf8), file: file, format: format, limits: limits, duplicateKeys: duplicateKeys)
     }
 
     /// Reads the file at `path` (JSON when it ends in `.json`); the path names the source
     /// in errors.
-    public convenience init(contentsOf path: String, limits: ParseLimits = .default) throws(YAMLError) {
+    public convenience init(contentsOf path: String, limits: ParseLimits = .default, duplicateKeys: DuplicateKeys = .reject) throws(YAMLError) {
         guard let bytes = readFile(path) else {
             throw YAMLError(.io, "cannot read the file", file: path)
         }
-        self.init(bytes: bytes, file: path, format: SourceFormat(path: path), limits: limits)
+        self.init(bytes: bytes, file: path, format: SourceFormat(path: path), limits: limits, duplicateKeys: duplicateKeys)
     }
 
     /// The next document, or nil at the end of the stream.
     public func next() throws(YAMLError) -> Node? {
+        try nextDocument()?.node
+    }
+
+    /// The next document with where it lies, or nil at the end of the stream.
+    public func nextDocument() throws(YAMLError) -> Document? {
         guard !done else { return nil }
+        if let pendingError {
+            done = true
+            throw pendingError
+        }
         do throws(YAMLError) {
             while true {
                 let event = try events.next()
@@ -59,8 +122,10 @@ public final class DocumentReader {
                     done = true
                     return nil
                 case .documentStart:
-                    var composer = Composer(events: events, limits: limits)
-                    return try composer.composeDocument()
+                    var composer = Composer(events: events, limits: limits, duplicateKeys: duplicateKeys)
+                    let (node, end) = try composer.composeDocument()
+                    duplicates += composer.duplicates
+                    return Document(node: node, start: event.start, end: end)
                 default:
                     throw events.error(.syntax, "unexpected event outside a document", at: event.start)
                 }
@@ -186,17 +251,21 @@ private struct Composer {
 
     let events: EventParser
     let limits: ParseLimits
+    let duplicateKeys: DuplicateKeys
     var frames: [Frame] = []
     var anchors: [String: (node: Node, size: Int)] = [:]
     var expanded = 0
     var root: Node?
+    var duplicates: [DuplicateKey] = []
 
-    init(events: EventParser, limits: ParseLimits) {
+    init(events: EventParser, limits: ParseLimits, duplicateKeys: DuplicateKeys) {
         self.events = events
         self.limits = limits
+        self.duplicateKeys = duplicateKeys
     }
 
-    mutating func composeDocument() throws(YAMLError) -> Node {
+    /// The document's root and where its end event is.
+    mutating func composeDocument() throws(YAMLError) -> (Node, Mark) {
         while true {
             let event = try events.next()
             switch event.kind {
@@ -231,7 +300,7 @@ private struct Composer {
                 let pairs = try finishMapping(frame)
                 try attach(Node(.mapping(pairs), tag: frame.tag, mark: frame.mark), size: frame.size, anchor: frame.anchor)
             case .documentEnd:
-                return root ?? Node(.scalar("", .plain), mark: event.start)
+                return (root ?? Node(.scalar("", .plain), mark: event.start), event.start)
             case .streamStart, .streamEnd, .documentStart:
                 throw events.error(.syntax, "unexpected event inside a document", at: event.start)
             }
@@ -256,11 +325,14 @@ private struct Composer {
         }
     }
 
-    /// Rejects duplicate keys, then applies merge keys: merged entries never override the
-    /// mapping's own keys, and among several merged mappings the earlier one wins.
-    private func finishMapping(_ frame: Frame) throws(YAMLError) -> [Node.Pair] {
-        let pairs = frame.pairs
-        try checkDuplicates(pairs.filter { !$0.key.isMergeKey })
+    /// Rejects (or resolves) duplicate keys, then applies merge keys: merged entries never
+    /// override the mapping's own keys, and among several merged mappings the earlier one wins.
+    private mutating func finishMapping(_ frame: Frame) throws(YAMLError) -> [Node.Pair] {
+        var pairs = frame.pairs
+        if let (first, second) = firstDuplicate(pairs.filter { !$0.key.isMergeKey }) {
+            guard duplicateKeys == .lastWins else { throw duplicate(second, first: first) }
+            pairs = keepingLastValues(pairs)
+        }
         guard frame.hasMergeKey else { return pairs }
 
         var seen = KeySet()
@@ -289,21 +361,49 @@ private struct Composer {
         return result
     }
 
-    private func checkDuplicates(_ pairs: [Node.Pair]) throws(YAMLError) {
-        guard pairs.count > 1 else { return }
+    /// The first key given twice (its first and second occurrence), or nil.
+    private func firstDuplicate(_ pairs: [Node.Pair]) -> (Node, Node)? {
+        guard pairs.count > 1 else { return nil }
         if pairs.count <= 8 {
             for i in 1..<pairs.count {
-                for j in 0..<i where sameKey(pairs[j].key, pairs[i].key) {
-                    throw duplicate(pairs[i].key, first: pairs[j].key)
-                }
+                for j in 0..<i where sameKey(pairs[j].key, pairs[i].key) { return (pairs[j].key, pairs[i].key) }
             }
-            return
+            return nil
         }
         var seen = KeySet()
         for pair in pairs {
-            if let first = seen.member(equalTo: pair.key) { throw duplicate(pair.key, first: first) }
+            if let first = seen.member(equalTo: pair.key) { return (first, pair.key) }
             seen.insert(pair.key)
         }
+        return nil
+    }
+
+    /// Each key once, at its first position, with its last value; every repeat recorded.
+    private mutating func keepingLastValues(_ pairs: [Node.Pair]) -> [Node.Pair] {
+        var result: [Node.Pair] = []
+        var positions: [ScalarIdentity: Int] = [:]
+        let path = frames.map { frame in
+            frame.isMapping ? (frame.pendingKey?.scalarText ?? "?") : "[\(frame.items.count)]"
+        }
+        for pair in pairs {
+            let existing: Int?
+            if pair.key.isMergeKey {
+                existing = nil
+            } else if let id = pair.key.scalarIdentity {
+                existing = positions[id]
+                if existing == nil { positions[id] = result.count }
+            } else {
+                existing = result.firstIndex { !$0.key.isMergeKey && $0.key == pair.key }
+            }
+            guard let index = existing else {
+                result.append(pair)
+                continue
+            }
+            duplicates.append(DuplicateKey(key: pair.key.scalarText ?? "(a complex key)", path: path,
+                                           first: result[index].key.mark, second: pair.key.mark))
+            result[index].value = pair.value
+        }
+        return result
     }
 
     /// Key equality with a fast path: two scalars with the same text, tag and kind of style

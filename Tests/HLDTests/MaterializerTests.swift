@@ -12,7 +12,9 @@ import YAML
         #expect(await yaml.renderError([])?.description.hasPrefix("component.yaml:4:1: did not find expected ',' or ']' at the end of the input") == true)
 
         let json = try HLDFixture(["component.json": "{\n  \"name\": \"x\",\n  \"subcomponents\": [\n}\n"])
-        #expect(await json.renderError([])?.description == "component.json:4:1: did not find expected node content (while parsing a flow node at 4:1)\n}\n^")
+        #expect(await json.renderError([])?.description == "component.json:4:1: invalid JSON: found '}' where a value should be\n}\n^")
+        let trailingComma = try HLDFixture(["component.json": "{\n  \"name\": \"x\",\n}\n"])
+        #expect(await trailingComma.renderError([])?.description == "component.json:3:1: invalid JSON: a trailing comma before } is not allowed in JSON\n}\n^")
 
         let config = try HLDFixture(["component.yaml": "name: x\n", "config/dev.yaml": "config:\n  a: 1\n  b: [2\n"])
         #expect(await config.renderError(["dev"])?.description.hasPrefix("config/dev.yaml:4:1: did not find expected ',' or ']'") == true)
