@@ -2,6 +2,20 @@ import Foundation
 import Git
 import YAML
 
+/// A chart that could not be found or fetched, and which setting of the component to
+/// point at: the repository (`source`), the chart name (`path`) or the `version`.
+struct ChartRepositoryError: Error, Sendable, CustomStringConvertible {
+    enum Setting: String, Sendable { case source, path, version }
+
+    var setting: Setting
+    var description: String
+
+    init(_ setting: Setting, _ description: String) {
+        self.setting = setting
+        self.description = description
+    }
+}
+
 /// hld's own client for Helm HTTP chart repositories: `index.yaml` fetched once per run per
 /// URL (and reused offline), versions resolved (exact, constraint or latest), archives
 /// downloaded, checked against the index digest and stored by digest. The user's Helm
@@ -32,32 +46,32 @@ actor ChartRepositories {
 
     /// The archive of chart `name` at `version` (exact, constraint, or nil for the latest
     /// release) from the repository at `repository`.
-    func archive(repository: String, chart name: String, version: String?) async throws(HLDError) -> Archive {
+    func archive(repository: String, chart name: String, version: String?) async throws(ChartRepositoryError) -> Archive {
         let shown = GitURL.redact(repository)
         let index = try await self.index(repository)
         guard let entries = index[name], !entries.isEmpty else {
-            throw HLDError("chart \(name) is not in the repository \(shown)")
+            throw ChartRepositoryError(.path, "chart \(name) is not in the repository \(shown)")
         }
         let chosen: ChartVersion
         if let version, !version.isEmpty {
             guard let constraint = VersionConstraint(version) else {
-                throw HLDError("\(version) is not a chart version or version constraint")
+                throw ChartRepositoryError(.version, "\(version) is not a chart version or version constraint")
             }
             guard let best = constraint.best(of: entries.map(\.version)), let entry = entries.first(where: { $0.version == best }) else {
                 let known = entries.map(\.version).sorted(by: >).prefix(8).map(\.original).joined(separator: ", ")
-                throw HLDError("chart \(name) has no version matching \(version) in \(shown) (it has: \(known))")
+                throw ChartRepositoryError(.version, "chart \(name) has no version matching \(version) in \(shown) (it has: \(known))")
             }
             chosen = entry
         } else {
             guard let latest = entries.filter({ !$0.version.isPrerelease }).max(by: { $0.version < $1.version }) else {
-                throw HLDError("chart \(name) has only pre-release versions in \(shown); name one")
+                throw ChartRepositoryError(.version, "chart \(name) has only pre-release versions in \(shown); name one")
             }
             chosen = latest
         }
         return try await download(chosen, repository: repository)
     }
 
-    private func index(_ repository: String) async throws(HLDError) -> [String: [ChartVersion]] {
+    private func index(_ repository: String) async throws(ChartRepositoryError) -> [String: [ChartVersion]] {
         let key = repository.hasSuffix("/") ? String(repository.dropLast()) : repository
         let task: Task<[String: [ChartVersion]], any Error>
         if let running = indexes[key] {
@@ -70,7 +84,7 @@ actor ChartRepositories {
         do {
             return try await task.value
         } catch {
-            throw error as? HLDError ?? HLDError("\(error)")
+            throw error as? ChartRepositoryError ?? ChartRepositoryError(.source, "\(error)")
         }
     }
 
@@ -80,16 +94,16 @@ actor ChartRepositories {
         var bytes: [UInt8]
         if offline {
             guard let cached = FileManager.default.contents(atPath: file.path) else {
-                throw HLDError("the index of \(shown) is not in the cache and --offline forbids fetching it")
+                throw ChartRepositoryError(.source, "the index of \(shown) is not in the cache and --offline forbids fetching it")
             }
             bytes = [UInt8](cached)
         } else {
-            guard let url = URL(string: repository + "/index.yaml") else { throw HLDError("\(shown) is not a repository URL") }
+            guard let url = URL(string: repository + "/index.yaml") else { throw ChartRepositoryError(.source, "\(shown) is not a repository URL") }
             switch await HTTPClient.get(url) {
-            case .failure(let error): throw HLDError("chart repository \(shown): \(error.description)")
+            case .failure(let error): throw ChartRepositoryError(.source, "chart repository \(shown): \(error.description)")
             case .success(let (status, body)):
                 guard (200..<300).contains(status) else {
-                    throw HLDError("chart repository \(shown): index.yaml returned HTTP status \(status)")
+                    throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)")
                 }
                 bytes = [UInt8](body)
                 try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -101,7 +115,7 @@ actor ChartRepositories {
             // Read as helm reads it: a key given twice keeps its last value.
             node = try DocumentReader(bytes: bytes, file: "\(shown)/index.yaml", duplicateKeys: .lastWins).next() ?? .null
         } catch {
-            throw HLDError("chart repository \(shown): \(error.headline)")
+            throw ChartRepositoryError(.source, "chart repository \(shown): \(error.headline)")
         }
         var charts: [String: [ChartVersion]] = [:]
         for pair in node["entries"]?.pairs ?? [] {
@@ -116,7 +130,7 @@ actor ChartRepositories {
     }
 
     /// Downloads (or finds in the cache) one chart archive, checking its digest.
-    private func download(_ chart: ChartVersion, repository: String) async throws(HLDError) -> Archive {
+    private func download(_ chart: ChartVersion, repository: String) async throws(ChartRepositoryError) -> Archive {
         let shown = GitURL.redact(repository)
         let store = cacheRoot.appendingPathComponent("helm/charts")
         if let digest = chart.digest {
@@ -127,30 +141,30 @@ actor ChartRepositories {
             }
         }
         if offline {
-            throw HLDError("chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")
         }
         guard let first = chart.urls.first, let base = URL(string: repository + "/"), let url = URL(string: first, relativeTo: base)?.absoluteURL else {
-            throw HLDError("chart \(chart.name) \(chart.version) in \(shown) has no download URL")
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) in \(shown) has no download URL")
         }
         let body: Data
         switch await HTTPClient.get(url) {
-        case .failure(let error): throw HLDError("chart \(chart.name) \(chart.version): \(error.description)")
+        case .failure(let error): throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(error.description)")
         case .success(let (status, data)):
             guard (200..<300).contains(status) else {
-                throw HLDError("chart \(chart.name) \(chart.version): \(GitURL.redact(url.absoluteString)) returned HTTP status \(status)")
+                throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(GitURL.redact(url.absoluteString)) returned HTTP status \(status)")
             }
             body = data
         }
         let digest = sha256Hex(body)
         if let expected = chart.digest, expected.lowercased() != digest {
-            throw HLDError("chart \(chart.name) \(chart.version) from \(shown) does not match the digest in the repository index (expected \(expected), got \(digest)); the archive may have been tampered with")
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) from \(shown) does not match the digest in the repository index (expected \(expected), got \(digest)); the archive may have been tampered with")
         }
         let path = store.appendingPathComponent("\(digest).tgz").path
         do {
             try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
             try AtomicFile.write([UInt8](body), to: path)
         } catch {
-            throw HLDError("cannot store chart \(chart.name) in the cache: \(error)")
+            throw ChartRepositoryError(.source, "cannot store chart \(chart.name) in the cache: \(error)")
         }
         return Archive(path: path, digest: digest, version: chart.version.original)
     }

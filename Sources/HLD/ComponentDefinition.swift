@@ -105,8 +105,8 @@ public enum ComponentFile {
         return try definition(from: node, file: file, caseInsensitive: format == .json, diagnostics: diagnostics, isRoot: true)
     }
 
-    private static let knownKeys: Set<String> = ["name", "type", "generator", "method", "source", "path", "version",
-                                                 "branch", "hooks", "subcomponents", "repositories"]
+    private static let knownKeys = ["name", "type", "generator", "method", "source", "path", "version",
+                                    "branch", "hooks", "subcomponents", "repositories"]
 
     static func definition(from node: Node, file: String, caseInsensitive: Bool, diagnostics: DiagnosticsSink, isRoot: Bool) throws(HLDError) -> ComponentDefinition {
         func at(_ node: Node) -> SourceLocation { SourceLocation(file: file, line: node.mark.line, column: node.mark.column) }
@@ -120,6 +120,10 @@ public enum ComponentFile {
             // Fabrikate decoded JSON with Go's case-insensitive field matching ("Name" works).
             let key = caseInsensitive ? (knownKeys.first { $0.lowercased() == rawKey.lowercased() } ?? rawKey) : rawKey
             guard knownKeys.contains(key) else {
+                // A misspelt field would be ignored and could empty the output: an error.
+                if let suggestion = Spelling.suggestion(for: rawKey, among: knownKeys) {
+                    throw HLDError(at(pair.key), "unknown field \(rawKey) (did you mean \(suggestion)?)")
+                }
                 diagnostics.warning("\(at(pair.key)): unknown field \(rawKey) is ignored")
                 continue
             }
@@ -171,6 +175,10 @@ public enum ComponentFile {
             guard let hookPairs = hookNode.pairs else { throw HLDError(at(hookNode), "hooks must map a phase to a list of commands") }
             for pair in hookPairs {
                 guard let phaseName = pair.key.scalarText, let phase = HookPhase(rawValue: phaseName) else {
+                    let phases = HookPhase.allCases.map(\.rawValue)
+                    if let name = pair.key.scalarText, let suggestion = Spelling.suggestion(for: name, among: phases) {
+                        throw HLDError(at(pair.key), "unknown hook \(name) (did you mean \(suggestion)?)")
+                    }
                     diagnostics.warning("\(at(pair.key)): unknown hook \(pair.key.scalarText ?? "?") is ignored (known: \(HookPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
                     continue
                 }

@@ -44,7 +44,7 @@ public enum ConfigFiles {
         return nil
     }
 
-    static let structKeys: Set<String> = ["namespace", "injectNamespace", "disabled", "config", "subcomponents", "version", "branch", "source"]
+    static let structKeys = ["namespace", "injectNamespace", "disabled", "config", "subcomponents", "version", "branch", "source"]
 
     /// Checks the shape of a config struct (and its subcomponents, recursively).
     public static func validate(_ node: Node, file: String, diagnostics: DiagnosticsSink, path: String = "") throws(HLDError) {
@@ -58,6 +58,9 @@ public enum ConfigFiles {
             let value = pair.value
             let name = path.isEmpty ? key : "\(path).\(key)"
             guard structKeys.contains(key) else {
+                if let suggestion = Spelling.suggestion(for: key, among: structKeys) {
+                    throw HLDError(at(pair.key), "unknown key \(name) (did you mean \(suggestion)?)")
+                }
                 diagnostics.warning("\(at(pair.key)): unknown key \(name) is ignored (config values go under config:)")
                 continue
             }
@@ -103,6 +106,70 @@ public enum ConfigFiles {
         var current: Node? = node
         for key in path { current = current?[key] }
         return current
+    }
+}
+
+extension ConfigFiles {
+    /// Warns about each `subcomponents.<name>` entry of a config file that names no
+    /// subcomponent of the component it configures: a misspelt name would silently leave
+    /// that subcomponent unconfigured. Checked in every component's own files, down the
+    /// tree as far as the entries reach.
+    static func checkSubcomponentNames(in tree: ResolvedComponent, diagnostics: DiagnosticsSink) {
+        for component in tree.flattened {
+            for layer in component.origin.layers {
+                check(layer.node, file: layer.file, against: component, path: "", diagnostics: diagnostics)
+            }
+        }
+    }
+
+    private static func check(_ node: Node, file: String, against component: ResolvedComponent, path: String, diagnostics: DiagnosticsSink) {
+        guard let entries = node["subcomponents"]?.pairs else { return }
+        let names = component.definition.subcomponents.map(\.name)
+        for entry in entries {
+            guard let name = entry.key.scalarText else { continue }
+            let key = "\(path)subcomponents.\(name)"
+            guard names.contains(name) else {
+                let hint = names.isEmpty ? " (it has no subcomponents)" : Spelling.hint(for: name, among: names)
+                diagnostics.warning("\(file):\(entry.key.mark): \(key) names no subcomponent of \(component.componentPath)\(hint); its settings are not used")
+                continue
+            }
+            // A disabled subcomponent was not resolved: nothing below it to check.
+            if let child = component.children.first(where: { $0.entryName == name }) {
+                check(entry.value, file: file, against: child, path: key + ".", diagnostics: diagnostics)
+            }
+        }
+    }
+}
+
+/// Where the values of one component's merged config came from: what its parent passed
+/// down (itself traced through the parent), then its own config files, highest first.
+public final class ConfigOrigin: Sendable {
+    /// The component's own config files, highest first.
+    public let layers: [ConfigLayer]
+    /// The key of the component's entry in its parent's `subcomponents` config.
+    public let entryName: String
+    let passedDown: Node?
+    let parent: ConfigOrigin?
+
+    init(layers: [ConfigLayer], entryName: String, passedDown: Node? = nil, parent: ConfigOrigin? = nil) {
+        self.layers = layers
+        self.entryName = entryName
+        self.passedDown = passedDown
+        self.parent = parent
+    }
+
+    /// The file and line of the value that wins at `path` (keys from the config struct's
+    /// root, e.g. `["version"]` or `["config", "image", "tag"]`), or nil when no layer sets it.
+    public func location(of path: [String]) -> SourceLocation? {
+        if let passedDown, let value = ConfigFiles.value(at: path, in: passedDown), !value.isNull {
+            return parent?.location(of: ["subcomponents", entryName] + path)
+        }
+        for layer in layers {
+            if let value = ConfigFiles.value(at: path, in: layer.node), !value.isNull {
+                return SourceLocation(file: layer.file, line: value.mark.line, column: value.mark.column)
+            }
+        }
+        return nil
     }
 }
 

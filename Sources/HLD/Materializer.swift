@@ -51,6 +51,7 @@ public enum Materializer {
         defer { context.removeScratch() }
         let resolved = try await context.resolver.resolve()
         context.warnAboutUnusedEnvironments(in: resolved)
+        ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: context.diagnostics)
         try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
         let workspace = try HookWorkspace(for: resolved)
         defer { workspace.remove() }
@@ -64,6 +65,7 @@ public enum Materializer {
         let context = try Context(options)
         defer { context.removeScratch() }
         let tree = try await context.resolver.resolve()
+        ConfigFiles.checkSubcomponentNames(in: tree, diagnostics: context.diagnostics)
         try Generators.checkHooks(in: tree, allowed: options.allowHooks)
         let workspace = try HookWorkspace(for: tree)
         defer { workspace.remove() }

@@ -66,7 +66,8 @@ public struct ProjectFile: Sendable, Equatable {
                     project.mirrors[from] = to
                 }
             default:
-                throw HLDError(at(pair.key), "unknown key \(pair.key.scalarText ?? "?") in hld.yaml (known: environments, groups, defaults, mirrors)")
+                let known = ["environments", "groups", "defaults", "mirrors"]
+                throw HLDError(at(pair.key), "unknown key \(pair.key.scalarText ?? "?") in hld.yaml\(Spelling.hint(for: pair.key.scalarText ?? "", among: known))")
             }
         }
         for name in project.defaults where !project.knownNames.isEmpty && !project.knownNames.contains(name) {

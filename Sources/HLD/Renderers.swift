@@ -96,10 +96,11 @@ struct Renderers: Sendable {
                 let archive = try await repositories.archive(repository: source, chart: name, version: version)
                 return Chart(reference: archive.path, contentKey: "digest:" + archive.digest)
             } catch {
-                throw HLDError(definition.location, "\(component.componentPath): \(error.description)")
+                throw HLDError(component.location(ofSetting: error.setting.rawValue), "\(component.componentPath): \(error.description)")
             }
         case .git:
-            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot)
+            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot,
+                                                           locate: component.location(ofSetting:))
             return try await withDependencies(directory: fetched.directory, contentKey: "tree:" + (fetched.treeID ?? DirectoryHash.of([fetched.directory])), component: component)
         case .local, .http:
             let directory = URL(fileURLWithPath: component.directory + "/" + (definition.path ?? "")).standardizedFileURL.path
@@ -226,7 +227,8 @@ struct Renderers: Sendable {
         var contentKey: String
         switch definition.method {
         case .git:
-            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot)
+            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot,
+                                                           locate: component.location(ofSetting:))
             target = fetched.directory
             contentKey = "tree:" + (fetched.treeID ?? "")
         default:

@@ -19,9 +19,23 @@ public struct ResolvedComponent: Sendable {
     /// The redacted URL (and ref) the files were fetched from.
     public var fetchedFrom: String?
     public var config: ComponentConfig
-    /// The config files merged into `config`, highest first.
-    public var layerFiles: [String]
+    /// Where each value of `config` came from.
+    public var origin: ConfigOrigin
     public var children: [ResolvedComponent]
+
+    /// The component's own config files merged into `config`, highest first.
+    public var layerFiles: [String] { origin.layers.map(\.file) }
+
+    /// The name its parent's `subcomponents` list gives it (the root: its own name); the key
+    /// of its entry in the parent's config.
+    public var entryName: String { origin.entryName }
+
+    /// Where the setting `key` (`source`, `branch`, `version`) of this component was made:
+    /// the config file and line when an environment's config set it, else the component
+    /// definition.
+    public func location(ofSetting key: String) -> SourceLocation {
+        origin.location(of: [key]) ?? definition.location
+    }
 
     /// `folder/fileName`: how messages and `# Source:` comments name the component.
     public var componentPath: String { (folder + [fileName]).joined(separator: "/") }

@@ -26,7 +26,10 @@ final class SourceFetcher: Sendable {
     /// The directory of a `method: git` component: its repository's tree exported, plus
     /// `path` inside it. Relative sources are local repositories next to the declaring
     /// component (not allowed inside a fetched tree).
-    func fetchComponent(_ entry: ComponentDefinition, config: ComponentConfig, base: String, treeRoot: String?) async throws(HLDError) -> FetchedDirectory {
+    /// `locate` says where a setting (`source`, `branch`, `version`) was made, for errors
+    /// about it: an environment's config file, or the component definition.
+    func fetchComponent(_ entry: ComponentDefinition, config: ComponentConfig, base: String, treeRoot: String?,
+                        locate: (String) -> SourceLocation) async throws(HLDError) -> FetchedDirectory {
         guard let rawSource = config.source ?? entry.source else {
             throw HLDError(entry.location, "subcomponent \(entry.name) has method git but no source")
         }
@@ -38,7 +41,7 @@ final class SourceFetcher: Sendable {
         do {
             url = try GitURL(source)
         } catch {
-            throw HLDError(entry.location(of: "source"), "subcomponent \(entry.name): \(error.detail)")
+            throw HLDError(locate("source"), "subcomponent \(entry.name): \(error.detail)")
         }
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
@@ -54,7 +57,13 @@ final class SourceFetcher: Sendable {
             let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
             return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown, treeID: tree.hex)
         } catch {
-            throw HLDError(entry.location, "subcomponent \(entry.name): \(error)")
+            let setting: String
+            switch error.kind {
+            case .refNotFound, .ambiguousRef: setting = (config.version ?? entry.version) != nil ? "version" : "branch"
+            case .pathNotFound, .pathEscapes, .notADirectory: setting = "path"
+            default: setting = "source"
+            }
+            throw HLDError(locate(setting), "subcomponent \(entry.name): \(error)")
         }
     }
 

@@ -19,17 +19,19 @@ struct TreeResolver: Sendable {
         var layers = try configLayers(in: root, display: display(root))
         var component = ResolvedComponent(
             definition: definition, folder: [], fileName: definition.name, directory: root, treeRoot: nil, fetchedFrom: nil,
-            config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.map(\.file), children: [])
+            config: ComponentConfig(try ConfigFiles.merge(layers)), origin: ConfigOrigin(layers: layers, entryName: definition.name), children: [])
         if definition.method == .git, definition.source != nil {
             // A remote root (Fabrikate #212): the definition comes from git; the local
             // root's config wins over the remote one's.
-            let fetched = try await sources.fetchComponent(definition, config: component.config, base: root, treeRoot: nil)
+            let fetched = try await sources.fetchComponent(definition, config: component.config, base: root, treeRoot: nil,
+                                                           locate: component.location(ofSetting:))
             let remoteFile = try componentFile(in: fetched.directory, entry: definition, display: fetched.display)
             let remote = try ComponentFile.load(remoteFile, displayPath: fetched.display + "/" + URL(fileURLWithPath: remoteFile).lastPathComponent, diagnostics: diagnostics)
             layers += try configLayers(in: fetched.directory, display: fetched.display)
             component = ResolvedComponent(
                 definition: remote, folder: [], fileName: remote.name, directory: fetched.directory, treeRoot: fetched.treeRoot,
-                fetchedFrom: fetched.display, config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.map(\.file), children: [])
+                fetchedFrom: fetched.display, config: ComponentConfig(try ConfigFiles.merge(layers)),
+                origin: ConfigOrigin(layers: layers, entryName: remote.name), children: [])
         }
         component.children = try await children(of: component, ancestors: [identity(component.directory)])
         return component
@@ -62,12 +64,14 @@ struct TreeResolver: Sendable {
             diagnostics.progress("\(parent.componentPath)/\(entry.name): disabled")
             return nil
         }
+        // What the parent passes down, traced to the parent's files.
+        let passedOrigin = ConfigOrigin(layers: [], entryName: entry.name, passedDown: passed, parent: parent.origin)
         if entry.type.isInline {
             var inline = ResolvedComponent(
                 definition: entry, folder: parent.folder, fileName: entry.name, directory: parent.directory,
                 treeRoot: parent.treeRoot, fetchedFrom: parent.fetchedFrom,
                 config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)])),
-                layerFiles: [], children: [])
+                origin: passedOrigin, children: [])
             inline.children = try await children(of: inline, ancestors: ancestors)
             return inline
         }
@@ -75,7 +79,8 @@ struct TreeResolver: Sendable {
         let located: FetchedDirectory
         switch entry.method {
         case .git:
-            located = try await sources.fetchComponent(entry, config: ComponentConfig(passed), base: parent.directory, treeRoot: parent.treeRoot)
+            located = try await sources.fetchComponent(entry, config: ComponentConfig(passed), base: parent.directory, treeRoot: parent.treeRoot,
+                                                       locate: { passedOrigin.location(of: [$0]) ?? entry.location })
         case .local:
             located = try localDirectory(entry, config: ComponentConfig(passed), parent: parent)
         case .helm, .http:
@@ -87,11 +92,12 @@ struct TreeResolver: Sendable {
         }
         let file = try componentFile(in: located.directory, entry: entry, display: located.display)
         let definition = try ComponentFile.load(file, displayPath: located.display + "/" + URL(fileURLWithPath: file).lastPathComponent, diagnostics: diagnostics)
-        let layers = [ConfigLayer(node: passed, file: passedFile)] + (try configLayers(in: located.directory, display: located.display))
+        let own = try configLayers(in: located.directory, display: located.display)
         var component = ResolvedComponent(
             definition: definition, folder: parent.folder + [entry.name], fileName: definition.name, directory: located.directory,
             treeRoot: located.treeRoot, fetchedFrom: located.fetchedFrom,
-            config: ComponentConfig(try ConfigFiles.merge(layers)), layerFiles: layers.dropFirst().map(\.file), children: [])
+            config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)] + own)),
+            origin: ConfigOrigin(layers: own, entryName: entry.name, passedDown: passed, parent: parent.origin), children: [])
         component.children = try await children(of: component, ancestors: ancestors + [id])
         return component
     }

@@ -52,6 +52,37 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: cluster + "/generated") == ["prod"])
     }
 
+    @Test func aOneKeyTypoFailsAndKeepsThePreviousOutput() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
+        let before = try fileContents(under: cluster + "/generated")
+        let file = cluster + "/component.yaml"
+        try (try String(contentsOfFile: file, encoding: .utf8)).replacingOccurrences(of: "subcomponents:", with: "subcomponent:")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+        #expect(failed.termination == .exited(1))
+        #expect(failed.stderr == "error: component.yaml:5:1: unknown field subcomponent (did you mean subcomponents?)\n")
+        #expect(try fileContents(under: cluster + "/generated") == before)
+    }
+
+    @Test func strictFailsOnAWarningAndWritesNothing() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        let config = cluster + "/config/prod.yaml"
+        try (try String(contentsOfFile: config, encoding: .utf8)).replacingOccurrences(of: "  shop:\n", with: "  shopp:\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let warned = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+        #expect(warned.succeeded)
+        let warning = "config/prod.yaml:7:3: subcomponents.shopp names no subcomponent of cluster (did you mean shop?); its settings are not used"
+        #expect(warned.stderr == "warning: \(warning)\n")
+        try FileManager.default.removeItem(atPath: cluster + "/generated")
+        let strict = try hld(["materialize", "-C", cluster, "--strict", "prod"], cache: cache)
+        #expect(strict.termination == .exited(1))
+        #expect(strict.stderr == "error: --strict turns this warning into an error; nothing was written:\n  \(warning)\n")
+        #expect(!FileManager.default.fileExists(atPath: cluster + "/generated"))
+    }
+
     @Test func stdoutPrintsTheStreamAndWritesNothing() throws {
         let (scratch, cluster) = try example()
         let result = try hld(["generate", "-C", cluster, "--stdout", "dev"], cache: scratch.appending("cache"))

@@ -276,6 +276,11 @@ final class ChartRepositoryFixture: Sendable {
         let missing = try helmFixture(repo, component("{name: web, type: helm, method: helm, source: \(repo.url), path: web, version: 9.9.9}"))
         #expect(await renderError(missing, repo) == "component.yaml:3:3: web: chart web has no version matching 9.9.9 in \(repo.url) (it has: 2.0.0-rc.1, 1.3.0, 1.2.5, 1.2.0)")
 
+        // Set by an environment's config, the error points at that file and line.
+        let pinnedByConfig = try helmFixture(repo, component("{name: web, type: helm, method: helm, source: \(repo.url), path: web}"),
+                                             config: "subcomponents:\n  web:\n    version: 9.9.9\n")
+        #expect(await renderError(pinnedByConfig, repo) == "config/common.yaml:3:14: web: chart web has no version matching 9.9.9 in \(repo.url) (it has: 2.0.0-rc.1, 1.3.0, 1.2.5, 1.2.0)")
+
         let noChart = try helmFixture(repo, component("{name: web, type: helm, method: helm, source: \(repo.url), path: nope}"))
         #expect(await renderError(noChart, repo) == "component.yaml:3:3: web: chart nope is not in the repository \(repo.url)")
 

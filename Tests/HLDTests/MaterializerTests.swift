@@ -193,10 +193,11 @@ import YAML
         #expect(both.diagnostics.warnings.contains { $0.hasSuffix("both component.yaml and component.json exist; using component.yaml") })
         let json = try HLDFixture(["component.json": "{\"Name\": \"cased\", \"Type\": \"static\", \"Path\": \"./m\"}", "m/a.yaml": manifest("ConfigMap", "a")])
         #expect(try await json.render([]).files.map(\.path) == ["cased.yaml"])
-        // Unknown fields are reported, not fatal.
-        let unknown = try HLDFixture(["component.yaml": "name: x\ntype: static\npath: ./m\nsubcomponent: []\n", "m/a.yaml": manifest("ConfigMap", "a")])
+        // Unknown fields far from every known one are reported, not fatal (TypoGuardTests
+        // has the near misses, which are errors).
+        let unknown = try HLDFixture(["component.yaml": "name: x\ntype: static\npath: ./m\ndescription: []\n", "m/a.yaml": manifest("ConfigMap", "a")])
         _ = try await unknown.render([])
-        #expect(unknown.diagnostics.warnings == ["component.yaml:4:1: unknown field subcomponent is ignored"])
+        #expect(unknown.diagnostics.warnings == ["component.yaml:4:1: unknown field description is ignored"])
     }
 
     // MARK: http manifests
