@@ -37,11 +37,15 @@ actor ChartRepositories {
 
     private let cacheRoot: URL
     private let offline: Bool
+    /// `mirrors`: where each URL is really fetched from. Cache keys and messages keep the
+    /// original URL.
+    private let rewrites: URLRewrites
     private var indexes: [String: Task<[String: [ChartVersion]], any Error>] = [:]
 
-    init(cacheRoot: URL, offline: Bool) {
+    init(cacheRoot: URL, offline: Bool, rewrites: URLRewrites = URLRewrites()) {
         self.cacheRoot = cacheRoot
         self.offline = offline
+        self.rewrites = rewrites
     }
 
     /// The archive of chart `name` at `version` (exact, constraint, or nil for the latest
@@ -77,8 +81,8 @@ actor ChartRepositories {
         if let running = indexes[key] {
             task = running
         } else {
-            let cacheRoot = self.cacheRoot, offline = self.offline
-            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, offline: offline) }
+            let cacheRoot = self.cacheRoot, offline = self.offline, rewrites = self.rewrites
+            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, offline: offline, rewrites: rewrites) }
             indexes[key] = task
         }
         do {
@@ -88,22 +92,22 @@ actor ChartRepositories {
         }
     }
 
-    private static func loadIndex(_ repository: String, cacheRoot: URL, offline: Bool) async throws -> [String: [ChartVersion]] {
+    private static func loadIndex(_ repository: String, cacheRoot: URL, offline: Bool, rewrites: URLRewrites) async throws -> [String: [ChartVersion]] {
         let shown = GitURL.redact(repository)
         let file = cacheRoot.appendingPathComponent("helm/indexes/\(sha256Hex(Data(repository.utf8))).yaml")
+        let retired = RetiredRepositories.hint(for: repository, rewrites: rewrites)
         var bytes: [UInt8]
         if offline {
             guard let cached = FileManager.default.contents(atPath: file.path) else {
-                throw ChartRepositoryError(.source, "the index of \(shown) is not in the cache and --offline forbids fetching it")
+                throw ChartRepositoryError(.source, "the index of \(shown) is not in the cache and --offline forbids fetching it\(retired)")
             }
             bytes = [UInt8](cached)
         } else {
-            guard let url = URL(string: repository + "/index.yaml") else { throw ChartRepositoryError(.source, "\(shown) is not a repository URL") }
-            switch await HTTPClient.get(url) {
-            case .failure(let error): throw ChartRepositoryError(.source, "chart repository \(shown): \(error.description)")
+            switch await HTTPClient.get(rewrites.apply(repository + "/index.yaml"), shown: shown + "/index.yaml") {
+            case .failure(let error): throw ChartRepositoryError(.source, "chart repository \(shown): \(error.description)\(retired)")
             case .success(let (status, body)):
                 guard (200..<300).contains(status) else {
-                    throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)")
+                    throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(retired)")
                 }
                 bytes = [UInt8](body)
                 try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -143,15 +147,19 @@ actor ChartRepositories {
         if offline {
             throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")
         }
+        // Relative archive URLs are relative to the repository's own (original) URL; the
+        // mirrors then rewrite relative and absolute ones alike, so an index that names
+        // the original host still downloads from the mirror.
         guard let first = chart.urls.first, let base = URL(string: repository + "/"), let url = URL(string: first, relativeTo: base)?.absoluteURL else {
             throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) in \(shown) has no download URL")
         }
+        let original = GitURL.redact(url.absoluteString)
         let body: Data
-        switch await HTTPClient.get(url) {
+        switch await HTTPClient.get(rewrites.apply(url.absoluteString), shown: original) {
         case .failure(let error): throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(error.description)")
         case .success(let (status, data)):
             guard (200..<300).contains(status) else {
-                throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(GitURL.redact(url.absoluteString)) returned HTTP status \(status)")
+                throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(original) returned HTTP status \(status)")
             }
             body = data
         }
@@ -167,5 +175,28 @@ actor ChartRepositories {
             throw ChartRepositoryError(.source, "cannot store chart \(chart.name) in the cache: \(error)")
         }
         return Archive(path: path, digest: digest, version: chart.version.original)
+    }
+}
+
+/// The Helm repositories Fabrikate-era HLDs name that were retired in November 2020, and
+/// where their charts live on.
+enum RetiredRepositories {
+    static let successors = [
+        "kubernetes-charts.storage.googleapis.com": "https://charts.helm.sh/stable",
+        "kubernetes-charts-incubator.storage.googleapis.com": "https://charts.helm.sh/incubator",
+    ]
+
+    /// For a retired repository that no mirror rewrites: a sentence saying so and the
+    /// `hld.yaml` lines that fix it; else "".
+    static func hint(for repository: String, rewrites: URLRewrites) -> String {
+        guard let url = URL(string: repository), let host = url.host?.lowercased(), let successor = successors[host],
+              rewrites.matchingRule(repository + "/index.yaml") == nil else { return "" }
+        let original = "\(url.scheme?.lowercased() ?? "https")://\(host)/"
+        return """
+            ; \(original) was retired in 2020 and its charts are served from \(successor)/ now. \
+            Point it there (or at your own mirror) in hld.yaml:
+              mirrors:
+                \(original): \(successor)/
+            """
     }
 }

@@ -147,7 +147,7 @@ public enum Materializer {
                 fetcher: fetcher,
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
-                repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline),
+                repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline, rewrites: rewrites),
                 cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
                 runner: options.runner, diagnostics: diagnostics, scratch: scratch)
             generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: diagnostics, renderers: renderers)

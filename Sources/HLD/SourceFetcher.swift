@@ -71,7 +71,7 @@ final class SourceFetcher: Sendable {
     /// a non-2xx status is an error; `--offline` uses what the cache has).
     func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> [UInt8] {
         let shown = GitURL.redact(urlString)
-        guard let url = URL(string: urlString), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+        guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, "\(component): source \(shown) is not an http(s) URL")
         }
         let urlKey = sha256Hex(Data(urlString.utf8))
@@ -89,9 +89,10 @@ final class SourceFetcher: Sendable {
             return [UInt8](data)
         }
         let limiter = self.limiter
+        let transport = rewrites.apply(urlString)
         diagnostics.progress("\(component): downloading \(shown)")
         let data: Data
-        switch await limiter.run({ await HTTPClient.get(url) }) {
+        switch await limiter.run({ await HTTPClient.get(transport, shown: shown) }) {
         case .failure(let error):
             throw HLDError(location, "\(component): \(error.description)")
         case .success(let (status, body)):

@@ -20,7 +20,8 @@ extension HLDCommand.Cache {
                 Prints one line per URL: the commit, the tree at --path, and the URL \
                 (credentials removed). Each URL is fetched once, at most --jobs at a time; \
                 tokens come from access.yaml in the working directory or \
-                HLD_GIT_TOKEN_<HOST>; HLD_GIT_MIRRORS rewrites URL prefixes.
+                HLD_GIT_TOKEN_<HOST>; the mirrors of hld.yaml in the working directory and \
+                HLD_MIRRORS rewrite URL prefixes.
                 """
         )
 
@@ -57,7 +58,7 @@ extension HLDCommand.Cache {
                 cache = try MirrorCache(options: MirrorCacheOptions(
                     root: global.cacheRoot, offline: global.offline,
                     credentials: GitCredentials(accessTokens: access, environment: environment),
-                    rewrites: try URLRewrites.fromEnvironment(environment)))
+                    rewrites: URLRewrites(try ProjectFile.load(in: workingDirectory).mirrors).merging(try URLRewrites.fromEnvironment(environment))))
             } catch {
                 printError("\(error)")
                 throw ExitCode.failure

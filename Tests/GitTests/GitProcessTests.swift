@@ -65,6 +65,25 @@ struct GitProcessTests {
         #expect(err.contains("contacted 5 remote(s), downloaded from 0"))
     }
 
+    @Test func cacheFetchHonoursTheMirrorsOfHldYaml() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let fixture = try FixtureRepository.create(at: scratch.appending("work"))
+        try fixture.write("a.yaml", "a: 1\n")
+        let head = try fixture.commit("one")
+        try fixture.publishBare(into: scratch.appending("served/team"), name: "apps")
+        let daemon = try GitDaemon(root: scratch.appending("served"))
+        defer { daemon.stop() }
+        let project = scratch.appending("project")
+        try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
+        try "mirrors:\n  https://git.example.invalid: git://127.0.0.1:\(daemon.port)/\n".write(to: project.appendingPathComponent("hld.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["-C", project.path, "--cache-dir", scratch.appending("cache").path, "https://git.example.invalid/team/apps.git"]
+        let (code, stdout, stderr) = finish(try startFetch(arguments, scratch: scratch, name: "mirrored"))
+        #expect(code == 0, "\(stderr)")
+        #expect(stdout.hasPrefix("\(head) "))
+        #expect(stdout.hasSuffix(" https://git.example.invalid/team/apps.git\n"), "the original URL is what is shown")
+    }
+
     @Test func aProcessKilledMidFetchLeavesACacheTheNextRunCanUse() throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }

@@ -51,6 +51,27 @@ import Testing
         #expect(env.apply("https://x.org/a") == "/srv/x/a")
         #expect(env.merging(URLRewrites(["https://x.org/": "/other/"])).apply("https://x.org/a") == "/other/a")
         #expect(throws: GitSourceError.self) { try URLRewrites.fromEnvironment(["HLD_GIT_MIRRORS": "no-equals-sign"]) }
+        // HLD_MIRRORS is the name; HLD_GIT_MIRRORS stays as an alias and loses to it.
+        let both = try URLRewrites.fromEnvironment(["HLD_MIRRORS": "https://x.org=/new/", "HLD_GIT_MIRRORS": "https://x.org/=/old/ https://y.org=/y/"])
+        #expect(both.apply("https://x.org/a") == "/new/a")
+        #expect(both.apply("https://y.org/b") == "/y/b")
+    }
+
+    @Test(arguments: [
+        // A trailing slash on either side does not matter.
+        ("https://charts.googleapis.com/", "http://127.0.0.1:8080/stable/", "https://charts.googleapis.com", "http://127.0.0.1:8080/stable"),
+        ("https://charts.googleapis.com", "http://127.0.0.1:8080/stable", "https://charts.googleapis.com/index.yaml", "http://127.0.0.1:8080/stable/index.yaml"),
+        ("https://charts.googleapis.com/", "http://127.0.0.1:8080/stable/", "https://charts.googleapis.com/index.yaml", "http://127.0.0.1:8080/stable/index.yaml"),
+        ("https://charts.googleapis.com", "http://127.0.0.1:8080/stable/", "https://charts.googleapis.com/a-1.0.tgz", "http://127.0.0.1:8080/stable/a-1.0.tgz"),
+        // A prefix ending in a name matches at a path boundary only.
+        ("https://github.com/org", "file:///m/org", "https://github.com/organisation/x", "https://github.com/organisation/x"),
+        ("https://github.com/org", "file:///m/org", "https://github.com/org/x", "file:///m/org/x"),
+        // A prefix ending in a separator goes on without a slash.
+        ("git@github.com:", "file:///srv/git/", "git@github.com:org/x.git", "file:///srv/git/org/x.git"),
+        ("oci://ghcr.io/charts", "oci://127.0.0.1:5000/charts", "oci://ghcr.io/charts/web", "oci://127.0.0.1:5000/charts/web"),
+    ])
+    func rewritesIgnoreTrailingSlashes(prefix: String, replacement: String, url: String, expected: String) {
+        #expect(URLRewrites([prefix: replacement]).apply(url) == expected)
     }
 
     @Test func tokensComeFromTheURLThenAccessYAMLThenTheHostVariable() throws {

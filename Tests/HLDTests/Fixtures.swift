@@ -35,9 +35,9 @@ final class HLDFixture: Sendable {
     }
 
     /// The error a render fails with.
-    func renderError(_ environments: [String], allowHooks: Bool = false) async -> HLDError? {
+    func renderError(_ environments: [String], offline: Bool = false, allowHooks: Bool = false) async -> HLDError? {
         do {
-            _ = try await render(environments, allowHooks: allowHooks)
+            _ = try await render(environments, offline: offline, allowHooks: allowHooks)
             return nil
         } catch let error as HLDError {
             return error
