@@ -3,12 +3,12 @@ import Testing
 import YAML
 @testable import HLD
 
-/// Fabrikate's own testdata scenarios, rewritten as fixtures for hld. Where Fabrikate's
-/// fixtures render Helm charts, these use static manifests: the layout, layering and
-/// selection rules under test are the same (Helm rendering is tested on its own).
+/// Fabrikate's own testdata scenarios, rewritten as fixtures for hld, with static
+/// manifests where the layout, layering and selection rules are what is under test.
+/// testdata/generate as it is, with its real `method: helm` chart, is FabrikateHelmTests.
 @Suite struct FabrikateScenarioTests {
-    /// testdata/generate: JSON component files and JSON environment configs, three levels,
-    /// an external `source: ./infra`, and `prod-east prod` → generated/prod-east-prod.
+    /// After testdata/generate: JSON component files and JSON environment configs, three
+    /// levels, an external `source: ./infra`, and `prod-east prod` → generated/prod-east-prod.
     @Test func generateWithJSONDefinitionsAndTwoEnvironments() async throws {
         let fixture = try HLDFixture([
             "component.json": #"{"name": "microservices-workload", "type": "static", "path": "./manifests", "subcomponents": [{"name": "infra", "source": "./infra"}]}"#,

@@ -182,6 +182,17 @@ import YAML
         }
     }
 
+    @Test func aChartYAMLWithAKeyTwiceRendersWithAWarning() async throws {
+        // As stable/aws-cluster-autoscaler's Chart.yaml has `deprecated: true` twice: helm
+        // accepts it, so hld reads it as helm does.
+        let (fixture, helm) = try fixture()
+        try "apiVersion: v2\nname: patterns\nversion: 0.1.0\ndeprecated: false\ndescription: x\ndeprecated: false\n"
+            .write(toFile: fixture.root + "/patterns/Chart.yaml", atomically: true, encoding: .utf8)
+        let output = try await render(fixture, helm: helm)
+        #expect(output.resources["patterns.yaml"]?.count == 9)
+        #expect(fixture.diagnostics.warnings.contains("patterns: duplicate key deprecated in ./patterns/Chart.yaml (lines 4 and 6); the last value is used"))
+    }
+
     @Test func invalidYAMLInHelmsOutputNamesTheTemplate() async throws {
         // helm checks each template's YAML itself, so only a broken helm (or plugin) gets
         // here: a stand-in prints a stream whose second manifest is not YAML.
