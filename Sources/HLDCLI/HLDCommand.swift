@@ -6,10 +6,14 @@ struct HLDCommand: AsyncParsableCommand {
         commandName: "hld",
         abstract: "Materialize Fabrikate-style high-level definitions into Kubernetes manifests.",
         discussion: """
-            Materialization (`hld materialize`) is not implemented yet. Available today: \
-            `hld fmt`, which re-emits manifests through hld's YAML layer in the canonical \
-            Kubernetes style materialized output will use; `hld cache fetch`, which fetches \
-            git repositories into hld's cache; and `hld version`.
+            Run in the directory of the top-level component (or pass -C): `hld materialize \
+            prod` resolves the component tree, fetches every git repository, chart and \
+            manifest it names into a shared cache, merges config/common with the \
+            environment's config, renders Helm charts, Kustomize directories and static \
+            manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
+            `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
+            git repositories. Exit status: 0 success, 1 failure (or differences for \
+            --check), 64 usage errors.
             """,
         subcommands: [Materialize.self, Install.self, Cache.self, Fmt.self, Version.self]
     )

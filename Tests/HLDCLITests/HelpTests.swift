@@ -1,0 +1,263 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `--help` of the root command and of every subcommand, exactly (80 columns: stdout is
+/// not a terminal here). A change to a flag or its help shows up as a diff to review.
+@Suite struct HelpTests {
+    func help(_ arguments: [String]) throws -> String {
+        let result = try ChildProcess.run(hldBinary.path, arguments + ["--help"], environment: ["PATH": "/usr/bin:/bin", "COLUMNS": "80"])
+        #expect(result.succeeded, "\(result.stderr)")
+        return result.stdout
+    }
+
+    @Test func root() throws {
+        #expect(try help([]) == #"""
+        OVERVIEW: Materialize Fabrikate-style high-level definitions into Kubernetes
+        manifests.
+
+        Run in the directory of the top-level component (or pass -C): `hld materialize
+        prod` resolves the component tree, fetches every git repository, chart and
+        manifest it names into a shared cache, merges config/common with the
+        environment's config, renders Helm charts, Kustomize directories and static
+        manifests, and writes generated/prod/ atomically. `hld install` only fetches;
+        `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
+        fetches git repositories. Exit status: 0 success, 1 failure (or differences for
+        --check), 64 usage errors.
+
+        USAGE: hld <subcommand>
+
+        OPTIONS:
+          -h, --help              Show help information.
+
+        SUBCOMMANDS:
+          materialize, generate   Render the HLD for one or more environments into flat
+                                  manifests.
+          install                 Fetch every source of the HLD into the cache and run
+                                  install hooks.
+          cache                   Work with hld's cache.
+          fmt                     Re-emit YAML or JSON manifests in hld's canonical
+                                  Kubernetes style.
+          version                 Print hld's version and the libyaml and libgit2
+                                  versions it runs with.
+
+          See 'hld help <subcommand>' for detailed help.
+
+        """#)
+    }
+
+    @Test func materialize() throws {
+        #expect(try help(["materialize"]) == #"""
+        OVERVIEW: Render the HLD for one or more environments into flat manifests.
+
+        Environments (and groups) layer in command-line order: `hld materialize prod
+        eastus` merges config/prod, then config/eastus, then config/common. The output
+        goes to <output-dir>/<env1-env2…>/ (default generated/; `common` with no
+        environment), replaced atomically: files that are no longer produced disappear.
+
+        USAGE: hld materialize [<options>] [<environments> ...]
+
+        ARGUMENTS:
+          <environments>          Environments and groups, highest precedence first
+                                  (default: hld.yaml's defaults, else common).
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --stdout                Write the manifests to standard output instead of the
+                                  output directory.
+          --check                 Write nothing; exit 1 and list the files when the
+                                  output on disk differs.
+          --output-dir <dir>      Where environment directories go. (default: generated)
+          --allow-hooks           Run hooks of components fetched from git or http too.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func generateIsAnAliasOfMaterialize() throws {
+        #expect(try help(["generate"]) == #"""
+        OVERVIEW: Render the HLD for one or more environments into flat manifests.
+
+        Environments (and groups) layer in command-line order: `hld materialize prod
+        eastus` merges config/prod, then config/eastus, then config/common. The output
+        goes to <output-dir>/<env1-env2…>/ (default generated/; `common` with no
+        environment), replaced atomically: files that are no longer produced disappear.
+
+        USAGE: hld materialize [<options>] [<environments> ...]
+
+        ARGUMENTS:
+          <environments>          Environments and groups, highest precedence first
+                                  (default: hld.yaml's defaults, else common).
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --stdout                Write the manifests to standard output instead of the
+                                  output directory.
+          --check                 Write nothing; exit 1 and list the files when the
+                                  output on disk differs.
+          --output-dir <dir>      Where environment directories go. (default: generated)
+          --allow-hooks           Run hooks of components fetched from git or http too.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func install() throws {
+        #expect(try help(["install"]) == #"""
+        OVERVIEW: Fetch every source of the HLD into the cache and run install hooks.
+
+        USAGE: hld install [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [<environments> ...] [--allow-hooks]
+
+        ARGUMENTS:
+          <environments>          Environments whose config may pin other branches or
+                                  versions.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --allow-hooks           Run hooks of components fetched from git or http too.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func cache() throws {
+        #expect(try help(["cache"]) == #"""
+        OVERVIEW: Work with hld's cache.
+
+        USAGE: hld cache <subcommand>
+
+        OPTIONS:
+          -h, --help              Show help information.
+
+        SUBCOMMANDS:
+          fetch                   Fetch git repositories into the cache and print what
+                                  each ref resolves to.
+
+          See 'hld help cache <subcommand>' for detailed help.
+
+        """#)
+    }
+
+    @Test func cacheFetch() throws {
+        #expect(try help(["cache", "fetch"]) == #"""
+        OVERVIEW: Fetch git repositories into the cache and print what each ref
+        resolves to.
+
+        Prints one line per URL: the commit, the tree at --path, and the URL
+        (credentials removed). Each URL is fetched once, at most --jobs at a time;
+        tokens come from access.yaml in the working directory or HLD_GIT_TOKEN_<HOST>;
+        the mirrors of hld.yaml in the working directory and HLD_MIRRORS rewrite URL
+        prefixes.
+
+        USAGE: hld cache fetch [<options>] <urls> ...
+
+        ARGUMENTS:
+          <urls>                  Git URLs or absolute paths of repositories.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --branch <branch>       The branch to resolve (default: the remote's default
+                                  branch).
+          --version <version>     A tag or commit id to resolve (wins over --branch).
+          --path <path>           A directory inside the repository.
+          --export                Also export the tree at --path into the cache.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func fmt() throws {
+        #expect(try help(["fmt"]) == #"""
+        OVERVIEW: Re-emit YAML or JSON manifests in hld's canonical Kubernetes style.
+
+        Parses every document of every file (aliases expanded, merge keys applied,
+        duplicate keys rejected) and writes them to standard output, each starting with
+        `---`: 2-space indent, block style, literal blocks for multi-line strings, and
+        quotes on every string a YAML 1.1 or 1.2 reader would take for another type.
+        Nothing is written unless every file parses.
+
+        USAGE: hld fmt <files> ...
+
+        ARGUMENTS:
+          <files>                 YAML or JSON files to read.
+
+        OPTIONS:
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func version() throws {
+        #expect(try help(["version"]) == #"""
+        OVERVIEW: Print hld's version and the libyaml and libgit2 versions it runs with.
+
+        USAGE: hld version
+
+        OPTIONS:
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+}
