@@ -44,6 +44,18 @@ import YAML
         #expect(await fixture.renderError(["prod"])?.description == "config/prod.yaml:1:1: unknown key subcomponent (did you mean subcomponents?)")
     }
 
+    @Test func nearMissesInHldYamlNameTheKeyMeant() async throws {
+        let fixture = try HLDFixture(["component.yaml": "name: cluster\n", "hld.yaml": "environments: [dev]\nmirror:\n  https://a.example/: /srv/a/\n"])
+        #expect(await fixture.renderError(["dev"])?.description == "\(fixture.root)/hld.yaml:2:1: unknown key mirror in hld.yaml (did you mean mirrors?)")
+    }
+
+    @Test func theDistanceCountsASwapOnce() {
+        #expect(Spelling.distance("tpye", "type") == 1)
+        #expect(Spelling.distance("subcomponent", "subcomponents") == 1)
+        #expect(Spelling.distance("description", "subcomponents") > 2)
+        #expect(Spelling.suggestion(for: "owner", among: ["name", "type", "source"]) == nil)
+    }
+
     /// The tree the config tests below use: cluster → infra (external) → jaeger (inline helm).
     func nestedFixture(_ prod: String) throws -> HLDFixture {
         try HLDFixture([
