@@ -90,46 +90,7 @@ import TestSupport
     }
 
     @Test func generateIsAnAliasOfMaterialize() throws {
-        #expect(try help(["generate"]) == #"""
-        OVERVIEW: Render the HLD for one or more environments into flat manifests.
-
-        Environments (and groups) layer in command-line order: `hld materialize prod
-        eastus` merges config/prod, then config/eastus, then config/common. The output
-        goes to <output-dir>/<env1-env2…>/ (default generated/; `common` with no
-        environment), replaced atomically: files that are no longer produced disappear.
-
-        USAGE: hld materialize [<options>] [<environments> ...]
-
-        ARGUMENTS:
-          <environments>          Environments and groups, highest precedence first
-                                  (default: hld.yaml's defaults, else common).
-
-        OPTIONS:
-          -C <dir>                Run as if started in <dir>.
-          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
-          --offline               Use only what the cache holds; never contact a server.
-          -v, --verbose           Say more about what happens (on stderr).
-          -q, --quiet             Say nothing but errors.
-          --strict                Treat every warning as an error (a duplicate key in a
-                                  chart's output, an unknown field, config for no
-                                  subcomponent, …); nothing is written.
-          --helm <path>           The helm to render charts with (default: $HLD_HELM,
-                                  else helm on PATH).
-          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
-                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
-                                  kubectl on PATH).
-          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
-                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
-          --stdout                Write the manifests to standard output instead of the
-                                  output directory.
-          --check                 Write nothing; exit 1 and list the files when the
-                                  output on disk differs.
-          --output-dir <dir>      Where environment directories go. (default: generated)
-          --allow-hooks           Run hooks of components fetched from git or http too.
-          -h, --help              Show help information.
-
-
-        """#)
+        #expect(try help(["generate"]) == (try help(["materialize"])))
     }
 
     @Test func install() throws {
