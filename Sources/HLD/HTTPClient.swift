@@ -4,7 +4,7 @@ import Git
 import FoundationNetworking
 #endif
 
-/// Plain HTTP GETs for chart repositories and http manifests.
+/// Plain HTTP GETs for chart repositories, OCI registries and http manifests.
 enum HTTPClient {
     /// GETs `address` — a URL, or (where a mirror points) a `file://` URL or an absolute
     /// path, read from disk with status 200, or 404 when missing. `shown` names it in errors.
@@ -23,11 +23,37 @@ enum HTTPClient {
     /// The status and body of a GET; a transport failure is an error sentence naming
     /// `shown` (the original URL, when a mirror rewrote it to `url`).
     static func get(_ url: URL, shown: String? = nil, timeout: TimeInterval = 60) async -> Result<(status: Int, body: Data), HLDError> {
+        await get(url, headers: [:], shown: shown, timeout: timeout).map { ($0.status, $0.body) }
+    }
+
+    /// A completed exchange: status, response headers (names lower-cased) and body.
+    struct Response: Sendable {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+
+        func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    /// swift-corelibs-foundation consults only a session's delegate about redirects (a
+    /// task's is ignored), so the client has its own session.
+    private static let session = URLSession(configuration: .default, delegate: RedirectsDropCredentials(), delegateQueue: nil)
+
+    /// A GET with request headers (`Accept`, `Authorization`); redirects are followed. A
+    /// transport failure is an error sentence naming `shown` (the original URL, when a
+    /// mirror rewrote it to `url`).
+    static func get(_ url: URL, headers: [String: String], shown: String? = nil, timeout: TimeInterval = 60) async -> Result<Response, HLDError> {
         var request = URLRequest(url: url)
         request.timeoutInterval = timeout
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return .success(((response as? HTTPURLResponse)?.statusCode ?? 0, data))
+            let (data, response) = try await session.data(for: request)
+            let http = response as? HTTPURLResponse
+            var fields: [String: String] = [:]
+            for (name, value) in http?.allHeaderFields ?? [:] {
+                if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+            }
+            return .success(Response(status: http?.statusCode ?? 0, headers: fields, body: data))
         } catch {
             let transport = GitURL.redact(url.absoluteString)
             let name = shown.map { $0 == transport ? $0 : "\($0) (through the mirror \(transport))" } ?? transport
@@ -36,3 +62,20 @@ enum HTTPClient {
     }
 }
 
+/// swift-corelibs-foundation copies every request header onto a redirect, wherever it
+/// leads. A registry redirects blob downloads to a storage host, which must not receive
+/// the registry's token (S3 rejects a request carrying two kinds of authentication).
+private final class RedirectsDropCredentials: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    // @unchecked: the class has no state at all.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+        var next = request
+        if Self.origin(of: next.url) != Self.origin(of: response.url) { next.setValue(nil, forHTTPHeaderField: "Authorization") }
+        completionHandler(next)
+    }
+
+    private static func origin(of url: URL?) -> String? {
+        guard let url, let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+        return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
+    }
+}

@@ -148,6 +148,7 @@ public enum Materializer {
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
                 repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline, rewrites: rewrites),
+                registries: OCIRegistries(cacheRoot: options.cacheRoot, offline: options.offline, rewrites: rewrites),
                 cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
                 runner: options.runner, diagnostics: diagnostics, scratch: scratch)
             generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: diagnostics, renderers: renderers)

@@ -8,6 +8,7 @@ struct Renderers: Sendable {
     let fetcher: SourceFetcher
     let toolchain: Toolchain
     let repositories: ChartRepositories
+    let registries: OCIRegistries
     let cache: RenderCache
     let runner: any ProcessRunner
     let diagnostics: DiagnosticsSink
@@ -114,43 +115,17 @@ struct Renderers: Sendable {
         }
     }
 
-    /// `oci://` charts are pulled by helm into the cache and keyed by their digest.
+    /// `oci://` charts are pulled from the registry by hld's own client and keyed by the
+    /// chart layer's digest.
     private func pullOCI(_ source: String, chart name: String, version: String?, component: ResolvedComponent) async throws(HLDError) -> Chart {
-        let reference = source.hasSuffix("/" + name) ? source : source + "/" + name
-        let indexFile = fetcher.cacheRoot.appendingPathComponent("helm/oci/\(sha256Hex(Data("\(reference)@\(version ?? "")".utf8)))").path
-        let store = fetcher.cacheRoot.appendingPathComponent("helm/charts").path
-        if let digest = try? String(contentsOfFile: indexFile, encoding: .utf8), FileManager.default.fileExists(atPath: "\(store)/\(digest).tgz"),
-           fetcher.offline || (version.flatMap(SemanticVersion.init) != nil) {
-            return Chart(reference: "\(store)/\(digest).tgz", contentKey: "digest:" + digest)
-        }
-        if fetcher.offline {
-            throw HLDError(component.definition.location, "\(component.componentPath): \(reference) is not in the cache and --offline forbids pulling it")
-        }
-        let tool = try await toolchain.helm(for: component.componentPath)
-        let destination = scratch + "/oci-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: destination) }
-        var arguments = ["pull", reference, "--destination", destination]
-        if let version { arguments += ["--version", version] }
+        let base = source.hasSuffix("/") ? String(source.dropLast()) : source
+        let reference = base.hasSuffix("/" + name) ? base : base + "/" + name
         do {
-            _ = try await runner.checked(ProcessInvocation(executable: tool.path, arguments: arguments, environment: helmEnvironment))
+            let archive = try await registries.archive(reference: reference, version: version)
+            return Chart(reference: archive.path, contentKey: "digest:" + archive.digest)
         } catch {
-            throw HLDError(component.definition.location, "\(component.componentPath): helm pull failed: \(error)")
+            throw HLDError(component.definition.location, "\(component.componentPath): \(error.description)")
         }
-        guard let file = (try? FileManager.default.contentsOfDirectory(atPath: destination))?.first(where: { $0.hasSuffix(".tgz") }),
-              let data = FileManager.default.contents(atPath: destination + "/" + file) else {
-            throw HLDError(component.definition.location, "\(component.componentPath): helm pull of \(reference) produced no chart archive")
-        }
-        let digest = sha256Hex(data)
-        do {
-            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: (indexFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try AtomicFile.write([UInt8](data), to: "\(store)/\(digest).tgz")
-            try AtomicFile.write(Array(digest.utf8), to: indexFile)
-        } catch {
-            throw HLDError("\(component.componentPath): cannot store \(reference) in the cache: \(error)")
-        }
-        return Chart(reference: "\(store)/\(digest).tgz", contentKey: "digest:" + digest)
     }
 
     /// A chart directory whose dependencies (Chart.yaml `dependencies` or
