@@ -83,6 +83,25 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: cluster + "/generated"))
     }
 
+    @Test func aDuplicateKeyInAManifestIsAWarningAndWithStrictExitsOne() throws {
+        let scratch = try TemporaryDirectory(prefix: "hld-strict")
+        let root = scratch.appending("hld")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("m"), withIntermediateDirectories: true)
+        try "name: cluster\ntype: static\npath: ./m\n".write(to: root.appendingPathComponent("component.yaml"), atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: one\n  k: two\n"
+            .write(to: root.appendingPathComponent("m/cm.yaml"), atomically: true, encoding: .utf8)
+        let cache = scratch.appending("cache")
+        let warning = "cluster: duplicate key data.k in \(root.path)/m/cm.yaml (lines 6 and 7); the last value is used, as in the cluster"
+        let lenient = try hld(["materialize", "-C", root.path], cache: cache)
+        #expect(lenient.succeeded)
+        #expect(lenient.stderr == "warning: \(warning)\n")
+        #expect(try String(contentsOf: root.appendingPathComponent("generated/common/cluster.yaml"), encoding: .utf8).contains("  k: two\n"))
+        let strict = try hld(["materialize", "-C", root.path, "--strict", "--output-dir", "strict-out"], cache: cache)
+        #expect(strict.termination == .exited(1))
+        #expect(strict.stderr == "error: --strict turns this warning into an error; nothing was written:\n  \(warning)\n")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("strict-out").path))
+    }
+
     @Test func stdoutPrintsTheStreamAndWritesNothing() throws {
         let (scratch, cluster) = try example()
         let result = try hld(["generate", "-C", cluster, "--stdout", "dev"], cache: scratch.appending("cache"))
