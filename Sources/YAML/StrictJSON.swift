@@ -160,7 +160,7 @@ enum StrictJSON {
                             advance()
                         }
                     default:
-                        return fail("invalid escape in a string (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)")
+                        return fail("invalid escape in a string (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\u with four hex digits)")
                     }
                 case 0x00..<0x20:
                     return fail(byte == 0x0A ? "a string runs past the end of the line (close it with \")" : "a control character in a string must be escaped")

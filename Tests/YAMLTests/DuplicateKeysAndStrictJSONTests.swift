@@ -65,7 +65,7 @@ import Testing
         ("{\"a\": tru}", "1:7: invalid JSON: found 't' where a value (true, false, null, a number, a string, an object or an array) should be"),
         ("{\"a\": 1}\n{\"b\": 2}", "2:1: invalid JSON: found '{' where the end of the text (a JSON file holds one value) should be"),
         ("{\"a\": \"x\ny\"}", "1:9: invalid JSON: a string runs past the end of the line (close it with \")"),
-        ("{\"a\": \"\\q\"}", "1:9: invalid JSON: invalid escape in a string (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"),
+        ("{\"a\": \"\\q\"}", "1:9: invalid JSON: invalid escape in a string (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\u with four hex digits)"),
         ("{\"a\" 1}", "1:6: invalid JSON: found '1' where ':' after the key should be"),
         ("[1 2]", "1:4: invalid JSON: found '2' where ',' or ']' should be"),
         ("{\"a\": [1}", "1:9: invalid JSON: found '}' where ',' or ']' should be"),
