@@ -33,19 +33,19 @@ actor ChartRepositories {
         var path: String
         var digest: String
         var version: String
+        /// For OCI charts: the manifest digest the chart layer came from.
+        var manifest: String? = nil
     }
 
     private let cacheRoot: URL
-    private let offline: Bool
-    /// `mirrors`: where each URL is really fetched from. Cache keys and messages keep the
+    /// Mirrors, the offline check and the limiter. Cache keys and messages keep the
     /// original URL.
-    private let rewrites: URLRewrites
+    private let network: Network
     private var indexes: [String: Task<[String: [ChartVersion]], any Error>] = [:]
 
-    init(cacheRoot: URL, offline: Bool, rewrites: URLRewrites = URLRewrites()) {
+    init(cacheRoot: URL, network: Network) {
         self.cacheRoot = cacheRoot
-        self.offline = offline
-        self.rewrites = rewrites
+        self.network = network
     }
 
     /// The archive of chart `name` at `version` (exact, constraint, or nil for the latest
@@ -81,8 +81,8 @@ actor ChartRepositories {
         if let running = indexes[key] {
             task = running
         } else {
-            let cacheRoot = self.cacheRoot, offline = self.offline, rewrites = self.rewrites
-            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, offline: offline, rewrites: rewrites) }
+            let cacheRoot = self.cacheRoot, network = self.network
+            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, network: network) }
             indexes[key] = task
         }
         do {
@@ -92,27 +92,27 @@ actor ChartRepositories {
         }
     }
 
-    private static func loadIndex(_ repository: String, cacheRoot: URL, offline: Bool, rewrites: URLRewrites) async throws -> [String: [ChartVersion]] {
+    private static func loadIndex(_ repository: String, cacheRoot: URL, network: Network) async throws -> [String: [ChartVersion]] {
         let shown = GitURL.redact(repository)
         let file = cacheRoot.appendingPathComponent("helm/indexes/\(sha256Hex(Data(repository.utf8))).yaml")
-        let retired = RetiredRepositories.hint(for: repository, rewrites: rewrites)
+        let retired = RetiredRepositories.hint(for: repository, rewrites: network.rewrites)
         var bytes: [UInt8]
-        if offline {
-            guard let cached = FileManager.default.contents(atPath: file.path) else {
-                throw ChartRepositoryError(.source, "the index of \(shown) is not in the cache and --offline forbids fetching it\(retired)")
-            }
+        // Online, the index is read afresh once per run; offline, the cached copy is used.
+        if network.offline, let cached = FileManager.default.contents(atPath: file.path) {
             bytes = [UInt8](cached)
         } else {
-            switch await HTTPClient.get(rewrites.apply(repository + "/index.yaml"), shown: shown + "/index.yaml") {
-            case .failure(let error): throw ChartRepositoryError(.source, "chart repository \(shown): \(error.description)\(retired)")
-            case .success(let (status, body)):
-                guard (200..<300).contains(status) else {
-                    throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(retired)")
-                }
-                bytes = [UInt8](body)
-                try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try AtomicFile.write(bytes, to: file.path)
+            let status: Int, body: Data
+            do {
+                (status, body) = try await network.get(repository + "/index.yaml", what: "the index of \(shown)")
+            } catch {
+                throw ChartRepositoryError(.source, (network.offline ? error.description : "chart repository \(shown): \(error.description)") + retired)
             }
+            guard (200..<300).contains(status) else {
+                throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(retired)")
+            }
+            bytes = [UInt8](body)
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try AtomicFile.write(bytes, to: file.path)
         }
         let node: Node
         do {
@@ -144,9 +144,6 @@ actor ChartRepositories {
                 unlink(path)  // damaged: download it again
             }
         }
-        if offline {
-            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) from \(shown) is not in the cache and --offline forbids downloading it")
-        }
         // Relative archive URLs are relative to the repository's own (original) URL; the
         // mirrors then rewrite relative and absolute ones alike, so an index that names
         // the original host still downloads from the mirror.
@@ -154,14 +151,14 @@ actor ChartRepositories {
             throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) in \(shown) has no download URL")
         }
         let original = GitURL.redact(url.absoluteString)
-        let body: Data
-        switch await HTTPClient.get(rewrites.apply(url.absoluteString), shown: original) {
-        case .failure(let error): throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(error.description)")
-        case .success(let (status, data)):
-            guard (200..<300).contains(status) else {
-                throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(original) returned HTTP status \(status)")
-            }
-            body = data
+        let status: Int, body: Data
+        do {
+            (status, body) = try await network.get(url.absoluteString, what: "chart \(chart.name) \(chart.version) from \(shown)")
+        } catch {
+            throw ChartRepositoryError(.source, network.offline ? error.description : "chart \(chart.name) \(chart.version): \(error.description)")
+        }
+        guard (200..<300).contains(status) else {
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(original) returned HTTP status \(status)")
         }
         let digest = sha256Hex(body)
         if let expected = chart.digest, expected.lowercased() != digest {

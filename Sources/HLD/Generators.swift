@@ -8,9 +8,8 @@ public struct RenderedDocument: Sendable {
     public var node: Node
 }
 
-/// Runs each component's generator and hooks.
+/// Runs each component's generator and hooks, reading only what the resolve stage pinned.
 struct Generators: Sendable {
-    let fetcher: SourceFetcher
     let runner: any ProcessRunner
     let diagnostics: DiagnosticsSink
     let renderers: Renderers
@@ -28,7 +27,7 @@ struct Generators: Sendable {
         case .component:
             return []
         case .static:
-            return try await renderStatic(component)
+            return try renderStatic(component)
         case .helm:
             return try await renderers.renderHelm(component)
         case .kustomize:
@@ -37,24 +36,27 @@ struct Generators: Sendable {
     }
 
     /// SPEC §3 static: every `.yaml`/`.yml`/`.json` file in `path`, sorted by name, split
-    /// into documents; or one http(s) manifest for `method: http`.
-    private func renderStatic(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
+    /// into documents; or the one http(s) manifest fetched for `method: http`.
+    private func renderStatic(_ component: ResolvedComponent) throws(HLDError) -> [RenderedDocument] {
         let definition = component.definition
-        if definition.method == .http {
-            guard let source = definition.source else {
-                throw HLDError(definition.location, "\(component.componentPath): method http needs a source URL")
+        switch component.input {
+        case .file(let path, let name, let format):
+            guard let bytes = FileManager.default.contents(atPath: path) else {
+                throw HLDError("\(component.componentPath): cannot read the fetched manifest \(GitURL.redact(definition.source ?? name))")
             }
-            let bytes = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"))
-            let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
-            return try ManifestStream.documents(bytes, .init(component: component.componentPath, file: GitURL.redact(source),
-                                                             source: component.componentPath + "/" + name, format: SourceFormat(path: name)),
+            return try ManifestStream.documents([UInt8](bytes), .init(component: component.componentPath, file: GitURL.redact(definition.source ?? name),
+                                                                      source: component.componentPath + "/" + name, format: format),
                                                 diagnostics: diagnostics)
+        case .directory(let directory):
+            return try renderDirectory(directory, component)
+        default:
+            throw HLDError("\(component.componentPath): no manifests were resolved (an internal error)")
         }
+    }
+
+    private func renderDirectory(_ directory: String, _ component: ResolvedComponent) throws(HLDError) -> [RenderedDocument] {
+        let definition = component.definition
         let relative = (definition.path ?? "").split(separator: "/").filter { $0 != "." }.joined(separator: "/")
-        let directory = URL(fileURLWithPath: component.directory + "/" + relative).standardizedFileURL.path
-        if let treeRoot = component.treeRoot, directory != treeRoot, !directory.hasPrefix(treeRoot + "/") {
-            throw HLDError(definition.location(of: "path"), "\(component.componentPath): path \(relative) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
-        }
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }

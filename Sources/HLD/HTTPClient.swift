@@ -79,3 +79,32 @@ private final class RedirectsDropCredentials: NSObject, URLSessionTaskDelegate, 
         return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
     }
 }
+
+/// Every network access of the HLD layer goes through here: the one `--offline` check,
+/// the one limiter (`--jobs`) and the mirrors. (Git fetches get the same offline flag,
+/// limiter and mirrors through `SourceFetcher`.)
+struct Network: Sendable {
+    let offline: Bool
+    let limiter: Limiter
+    let rewrites: URLRewrites
+
+    /// Throws the `--offline` error for `what`, which the cache does not have.
+    func permit(_ what: String) throws(HLDError) {
+        if offline { throw HLDError("\(what) is not in the cache and --offline forbids fetching it") }
+    }
+
+    /// A GET of `original` from wherever the mirrors say, holding one slot; errors name
+    /// the original URL.
+    func get(_ original: String, what: String) async throws(HLDError) -> (status: Int, body: Data) {
+        try permit(what)
+        let shown = GitURL.redact(original)
+        let address = rewrites.apply(original)
+        return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(address, shown: shown).get() }
+    }
+
+    /// A GET with headers of an address the caller already rewrote, holding one slot.
+    func get(_ url: URL, headers: [String: String], what: String) async throws(HLDError) -> HTTPClient.Response {
+        try permit(what)
+        return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(url, headers: headers).get() }
+    }
+}

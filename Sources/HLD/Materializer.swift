@@ -71,9 +71,6 @@ public enum Materializer {
         defer { workspace.remove() }
         for component in workspace.tree.flattened {
             try await context.generators.runHooks(.beforeInstall, for: component)
-            if component.definition.type == .static && component.definition.method == .http, let source = component.definition.source {
-                _ = try await context.fetcher.httpManifest(source, for: component.componentPath, at: component.definition.location(of: "source"))
-            }
             try await context.generators.runHooks(.afterInstall, for: component)
         }
         try context.strict?.check()
@@ -99,6 +96,7 @@ public enum Materializer {
         let strict: StrictDiagnostics?
         let project: ProjectFile
         let environments: [String]
+        let limiter: Limiter
         let fetcher: SourceFetcher
         let resolver: TreeResolver
         let generators: Generators
@@ -136,22 +134,22 @@ public enum Materializer {
             } catch {
                 throw HLDError("\(error)")
             }
+            // One limiter for the whole run: the resolve stage's fetches, then the renders.
+            limiter = Limiter(width: options.jobs)
             fetcher = SourceFetcher(
-                cacheRoot: options.cacheRoot, offline: options.offline,
-                credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
-                rewrites: rewrites, jobs: options.jobs, diagnostics: diagnostics)
-            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher, diagnostics: diagnostics)
+                cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
+                credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
+            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher,
+                                    pinning: SourceResolver(fetcher: fetcher, diagnostics: diagnostics, root: root), diagnostics: diagnostics)
             scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }
             let renderers = Renderers(
-                fetcher: fetcher,
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
-                repositories: ChartRepositories(cacheRoot: options.cacheRoot, offline: options.offline, rewrites: rewrites),
-                registries: OCIRegistries(cacheRoot: options.cacheRoot, offline: options.offline, rewrites: rewrites),
                 cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
-                runner: options.runner, diagnostics: diagnostics, scratch: scratch)
-            generators = Generators(fetcher: fetcher, runner: options.runner, diagnostics: diagnostics, renderers: renderers)
+                runner: options.runner, diagnostics: diagnostics, scratch: scratch,
+                assembled: options.cacheRoot.appendingPathComponent("helm/assembled"))
+            generators = Generators(runner: options.runner, diagnostics: diagnostics, renderers: renderers)
         }
 
         func removeScratch() { try? FileManager.default.removeItem(atPath: scratch) }
@@ -174,9 +172,7 @@ public enum Materializer {
         /// concurrently; the result is in definition order whatever finishes first.
         func render(_ tree: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
             let generators = self.generators
-            // Renders get their own slots: a render may itself fetch (a git chart, an http
-            // manifest), and waiting on the fetch limiter while holding it would deadlock.
-            let limiter = Limiter(width: options.jobs)
+            let limiter = self.limiter
             @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
                 let documents = try await limiter.run { () async throws(HLDError) in
                     try await generators.runHooks(.beforeGenerate, for: component)
@@ -242,6 +238,7 @@ struct HookWorkspace {
             if let root = component.treeRoot, let target = copies[root] {
                 copy.directory = target + component.directory.dropFirst(root.count)
                 copy.treeRoot = target
+                copy.input = component.input.moving(root, to: target)
             }
             copy.children = component.children.map(remap)
             return copy

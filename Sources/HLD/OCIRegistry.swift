@@ -16,17 +16,17 @@ actor OCIRegistries {
     static let chartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 
     private let cacheRoot: URL
-    private let offline: Bool
-    private let rewrites: URLRewrites
+    private let network: Network
+    private var offline: Bool { network.offline }
+    private var rewrites: URLRewrites { network.rewrites }
     /// One resolution per reference and version per run, however many charts name it.
     private var resolutions: [String: Task<Archive, any Error>] = [:]
     /// Bearer tokens by registry host and repository.
     private var tokens: [String: String] = [:]
 
-    init(cacheRoot: URL, offline: Bool, rewrites: URLRewrites) {
+    init(cacheRoot: URL, network: Network) {
         self.cacheRoot = cacheRoot
-        self.offline = offline
-        self.rewrites = rewrites
+        self.network = network
     }
 
     /// The archive of the chart at `reference` (`oci://host[:port]/repository/chart`,
@@ -73,7 +73,7 @@ actor OCIRegistries {
             switch cachedArchive(layer) {
             case .valid(let path):
                 // A digest names immutable content; a tag may have moved, so it is asked again online.
-                if offline || pin != nil { return Archive(path: path, digest: layer, version: record.chartVersion) }
+                if offline || pin != nil { return Archive(path: path, digest: layer, version: record.chartVersion, manifest: record.manifest) }
             case .damaged:
                 if offline {
                     throw HLDError("the cached chart archive of \(named) was damaged (it no longer matches \(record.layer)) and has been removed; --offline forbids fetching it again")
@@ -83,8 +83,8 @@ actor OCIRegistries {
                     throw HLDError("the chart archive of \(named) (\(record.layer)) is not in the cache and --offline forbids fetching it")
                 }
             }
-        } else if offline {
-            throw HLDError("\(named) is not in the cache and --offline forbids fetching it")
+        } else {
+            try network.permit(named)
         }
 
         let transport = rewrites.apply(original.withoutDigest)
@@ -128,7 +128,7 @@ actor OCIRegistries {
         } catch {
             throw HLDError("cannot record the resolution of \(named) in the cache: \(error)")
         }
-        return Archive(path: path, digest: layerHex, version: chartVersion)
+        return Archive(path: path, digest: layerHex, version: chartVersion, manifest: manifestDigest)
     }
 
     /// The manifest digest a reference is pinned to (`@sha256:…` or a `sha256:` version).
@@ -259,14 +259,14 @@ actor OCIRegistries {
         var headers: [String: String] = [:]
         if let accept { headers["Accept"] = accept }
         if let token = tokens[tokenKey] { headers["Authorization"] = "Bearer \(token)" }
-        var response = try await Self.send(url, headers: headers, context: context)
+        var response = try await send(url, headers: headers, context: context)
         // A token of an earlier request may have expired: a 401 always gets a fresh one, once.
         if response.status == 401,
            let challenge = response.header("www-authenticate").flatMap(BearerChallenge.init) {
-            let token = try await Self.anonymousToken(challenge, repository: registry.name, context: context)
+            let token = try await anonymousToken(challenge, repository: registry.name, context: context)
             tokens[tokenKey] = token
             headers["Authorization"] = "Bearer \(token)"
-            response = try await Self.send(url, headers: headers, context: context)
+            response = try await send(url, headers: headers, context: context)
         }
         if response.status == 401 || response.status == 403 {
             throw HLDError("\(context): the registry refused anonymous access (HTTP \(response.status)\(Self.registryMessage(response.body).map { ": \($0)" } ?? "")); hld pulls OCI charts anonymously — use a public registry or a mirror")
@@ -274,16 +274,17 @@ actor OCIRegistries {
         return response
     }
 
-    private static func send(_ url: URL, headers: [String: String], context: String) async throws(HLDError) -> HTTPClient.Response {
-        switch await HTTPClient.get(url, headers: headers) {
-        case .success(let response): return response
-        case .failure(let error): throw HLDError("\(context): registry unreachable: \(error.description)")
+    private func send(_ url: URL, headers: [String: String], context: String) async throws(HLDError) -> HTTPClient.Response {
+        do {
+            return try await network.get(url, headers: headers, what: context)
+        } catch {
+            throw HLDError("\(context): registry unreachable: \(error.description)")
         }
     }
 
     /// The token a `WWW-Authenticate: Bearer realm=…,service=…,scope=…` challenge offers
     /// without credentials.
-    private static func anonymousToken(_ challenge: BearerChallenge, repository: String, context: String) async throws(HLDError) -> String {
+    private func anonymousToken(_ challenge: BearerChallenge, repository: String, context: String) async throws(HLDError) -> String {
         guard var components = URLComponents(string: challenge.realm), components.scheme == "https" || components.scheme == "http" else {
             throw HLDError("\(context): the registry's token service \(challenge.realm) is not an http(s) URL")
         }

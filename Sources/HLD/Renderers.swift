@@ -2,18 +2,20 @@ import Foundation
 import Git
 import YAML
 
-/// Helm and Kustomize rendering: find the chart or kustomization, compute the render key,
-/// answer from the render cache or run the tool through the process seam.
+/// Helm and Kustomize rendering from the local paths the resolve stage pinned: compute
+/// the render key, answer from the render cache or run the tool through the process seam.
+/// Nothing here fetches.
 struct Renderers: Sendable {
-    let fetcher: SourceFetcher
     let toolchain: Toolchain
-    let repositories: ChartRepositories
-    let registries: OCIRegistries
     let cache: RenderCache
     let runner: any ProcessRunner
     let diagnostics: DiagnosticsSink
     /// A private directory for this run: Helm homes and values files.
     let scratch: String
+    /// Where charts assembled with their dependencies are kept.
+    let assembled: URL
+
+    static let kustomizationFiles = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
 
     // MARK: helm
 
@@ -25,7 +27,7 @@ struct Renderers: Sendable {
     }
 
     func renderHelm(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
-        let chart = try await locateChart(component)
+        let chart = try prepareChart(component)
         let tool = try await toolchain.helm(for: component.componentPath)
         let values: String
         do {
@@ -80,96 +82,28 @@ struct Renderers: Sendable {
                                                    source: component.componentPath, helmTemplates: true), diagnostics: diagnostics)
     }
 
-    /// Where the chart is: a Helm repository (`method: helm`, http(s) or oci), a git
-    /// repository (`method: git`) or a local directory; with dependencies assembled.
-    private func locateChart(_ component: ResolvedComponent) async throws(HLDError) -> Chart {
-        let definition = component.definition
-        let version = component.config.version ?? definition.version
-        switch definition.method {
-        case .helm:
-            guard let source = component.config.source ?? definition.source, let name = definition.path else {
-                throw HLDError(definition.location, "\(component.componentPath): method helm needs source (the repository URL) and path (the chart name)")
-            }
-            if source.lowercased().hasPrefix("oci://") {
-                return try await pullOCI(source, chart: name, version: version, component: component)
-            }
-            do {
-                let archive = try await repositories.archive(repository: source, chart: name, version: version)
-                return Chart(reference: archive.path, contentKey: "digest:" + archive.digest)
-            } catch {
-                throw HLDError(component.location(ofSetting: error.setting.rawValue), "\(component.componentPath): \(error.description)")
-            }
-        case .git:
-            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot,
-                                                           locate: component.location(ofSetting:))
-            return try await withDependencies(directory: fetched.directory, contentKey: "tree:" + (fetched.treeID ?? DirectoryHash.of([fetched.directory])), component: component)
-        case .local, .http:
-            let directory = URL(fileURLWithPath: component.directory + "/" + (definition.path ?? "")).standardizedFileURL.path
-            if let root = component.treeRoot, directory != root, !directory.hasPrefix(root + "/") {
-                throw HLDError(definition.location(of: "path"), "\(component.componentPath): path \(definition.path ?? "") leaves the tree fetched from \(component.fetchedFrom ?? "git")")
-            }
-            guard FileManager.default.fileExists(atPath: directory + "/Chart.yaml") else {
-                throw HLDError(definition.location(of: "path"), "\(component.componentPath): no Chart.yaml in \(definition.path ?? ".")")
-            }
-            return try await withDependencies(directory: directory, contentKey: "dir:" + DirectoryHash.of([directory]), component: component)
+    /// The pinned chart, checked, with its fetched dependencies added.
+    private func prepareChart(_ component: ResolvedComponent) throws(HLDError) -> Chart {
+        guard case .chart(let path, let key, let dependencies) = component.input else {
+            throw HLDError("\(component.componentPath): no chart was resolved (an internal error)")
         }
+        // An archive, or a directory holding Chart.yaml.
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        guard exists, !isDirectory.boolValue || FileManager.default.fileExists(atPath: path + "/Chart.yaml") else {
+            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): no Chart.yaml in \(component.definition.path ?? ".")")
+        }
+        let contentKey = key ?? "dir:" + DirectoryHash.of([path])
+        guard !dependencies.isEmpty else { return Chart(reference: path, contentKey: contentKey) }
+        return try assemble(path, contentKey: contentKey, dependencies: dependencies, component: component)
     }
 
-    /// `oci://` charts are pulled from the registry by hld's own client and keyed by the
-    /// chart layer's digest.
-    private func pullOCI(_ source: String, chart name: String, version: String?, component: ResolvedComponent) async throws(HLDError) -> Chart {
-        let base = source.hasSuffix("/") ? String(source.dropLast()) : source
-        let reference = base.hasSuffix("/" + name) ? base : base + "/" + name
-        do {
-            let archive = try await registries.archive(reference: reference, version: version)
-            return Chart(reference: archive.path, contentKey: "digest:" + archive.digest)
-        } catch {
-            throw HLDError(component.definition.location, "\(component.componentPath): \(error.description)")
-        }
-    }
-
-    /// A chart directory whose dependencies (Chart.yaml `dependencies` or
-    /// requirements.yaml) are not all in its `charts/`: a copy with them added, assembled
-    /// once per chart content under `helm/assembled/` (the source tree is never changed).
-    private func withDependencies(directory: String, contentKey: String, component: ResolvedComponent) async throws(HLDError) -> Chart {
-        var dependencies: [Node] = []
-        for file in ["Chart.yaml", "requirements.yaml"] {
-            guard let bytes = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
-            do {
-                let node = try ManifestStream.foreignFile([UInt8](bytes), file: "\(component.definition.path ?? ".")/\(file)",
-                                                          component: component.componentPath, diagnostics: diagnostics)
-                dependencies += node["dependencies"]?.sequence ?? []
-            } catch {
-                throw HLDError("\(component.componentPath): \(error.description)")
-            }
-        }
-        let vendored = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/charts")) ?? []
-        var archives: [(name: String, path: String, key: String)] = []
-        for dependency in dependencies {
-            guard let name = dependency["name"]?.textValue else { continue }
-            let repository = dependency["repository"]?.textValue ?? ""
-            if vendored.contains(where: { $0 == name || ($0.hasPrefix(name + "-") && $0.hasSuffix(".tgz")) }) { continue }
-            let version = dependency["version"]?.textValue
-            if repository.hasPrefix("http://") || repository.hasPrefix("https://") {
-                do {
-                    let archive = try await repositories.archive(repository: repository, chart: name, version: version)
-                    archives.append((name, archive.path, archive.digest))
-                } catch {
-                    throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name): \(error.description)")
-                }
-            } else if repository.hasPrefix("file://") {
-                let path = URL(fileURLWithPath: directory + "/" + String(repository.dropFirst("file://".count))).standardizedFileURL.path
-                archives.append((name, path, "dir:" + DirectoryHash.of([path])))
-            } else if repository.hasPrefix("oci://") {
-                let chart = try await pullOCI(repository, chart: name, version: version, component: component)
-                archives.append((name, chart.reference, chart.contentKey))
-            } else {
-                throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name) has repository \"\(repository)\"; hld needs an http(s), oci:// or file:// URL (repository aliases belong to a user's Helm setup)")
-            }
-        }
-        guard !archives.isEmpty else { return Chart(reference: directory, contentKey: contentKey) }
-        let key = RenderCache.key([contentKey] + archives.map { "\($0.name)=\($0.key)" })
-        let target = fetcher.cacheRoot.appendingPathComponent("helm/assembled/\(key)").path
+    /// A copy of the chart directory with its fetched dependencies in `charts/`, made once
+    /// per content under `helm/assembled/` (the source tree is never changed).
+    private func assemble(_ directory: String, contentKey: String, dependencies: [ChartDependency], component: ResolvedComponent) throws(HLDError) -> Chart {
+        let keys = dependencies.map { "\($0.name)=\($0.contentKey ?? "dir:" + DirectoryHash.of([$0.path]))" }
+        let key = RenderCache.key([contentKey] + keys)
+        let target = assembled.appendingPathComponent(key).path
         let fm = FileManager.default
         if !fm.fileExists(atPath: target) {
             let temporary = target + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -178,9 +112,9 @@ struct Renderers: Sendable {
                 try fm.copyItem(atPath: directory, toPath: temporary)
                 try AtomicFile.makeWritable(temporary)
                 try fm.createDirectory(atPath: temporary + "/charts", withIntermediateDirectories: true)
-                for archive in archives {
-                    let name = URL(fileURLWithPath: archive.path).lastPathComponent
-                    try fm.copyItem(atPath: archive.path, toPath: temporary + "/charts/" + (archive.path.hasSuffix(".tgz") ? "\(archive.name)-\(name)" : name))
+                for dependency in dependencies {
+                    let name = URL(fileURLWithPath: dependency.path).lastPathComponent
+                    try fm.copyItem(atPath: dependency.path, toPath: temporary + "/charts/" + (dependency.path.hasSuffix(".tgz") ? "\(dependency.name)-\(name)" : name))
                 }
                 if rename(temporary, target) != 0 && !fm.fileExists(atPath: target) {
                     throw HLDError("rename failed: \(String(cString: strerror(errno)))")
@@ -198,24 +132,13 @@ struct Renderers: Sendable {
 
     func renderKustomize(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
         let definition = component.definition
-        let target: String
-        var contentKey: String
-        switch definition.method {
-        case .git:
-            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory, treeRoot: component.treeRoot,
-                                                           locate: component.location(ofSetting:))
-            target = fetched.directory
-            contentKey = "tree:" + (fetched.treeID ?? "")
-        default:
-            target = URL(fileURLWithPath: component.directory + "/" + (definition.path ?? "")).standardizedFileURL.path
-            if let root = component.treeRoot, target != root, !target.hasPrefix(root + "/") {
-                throw HLDError(definition.location(of: "path"), "\(component.componentPath): path \(definition.path ?? "") leaves the tree fetched from \(component.fetchedFrom ?? "git")")
-            }
-            contentKey = "dir:" + DirectoryHash.of(Self.kustomizationInputs(target))
+        guard case .kustomization(let target, let pinnedKey) = component.input else {
+            throw HLDError("\(component.componentPath): no kustomization was resolved (an internal error)")
         }
-        guard ["kustomization.yaml", "kustomization.yml", "Kustomization"].contains(where: { FileManager.default.fileExists(atPath: target + "/" + $0) }) else {
+        guard Self.kustomizationFiles.contains(where: { FileManager.default.fileExists(atPath: target + "/" + $0) }) else {
             throw HLDError(definition.location(of: "path"), "\(component.componentPath): no kustomization.yaml in \(definition.path ?? ".")")
         }
+        let contentKey = pinnedKey ?? "dir:" + DirectoryHash.of(Self.kustomizationInputs(target))
         let images = try Self.images(component)
         let namespace = component.config.namespace
         let tool = try await toolchain.kustomize(for: component.componentPath)
@@ -309,7 +232,7 @@ struct Renderers: Sendable {
         var queue = [directory]
         while let current = queue.popLast() {
             guard seen.insert(current).inserted else { continue }
-            for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            for name in kustomizationFiles {
                 // kustomize itself reports what is wrong with the file; this only collects paths.
                 guard let bytes = FileManager.default.contents(atPath: current + "/" + name),
                       let node = try? DocumentReader(bytes: [UInt8](bytes), duplicateKeys: .lastWins).next() else { continue }

@@ -22,6 +22,19 @@ public struct ResolvedComponent: Sendable {
     /// Where each value of `config` came from.
     public var origin: ConfigOrigin
     public var children: [ResolvedComponent]
+    /// Where the component's own definition was fetched from (a git pin), for external
+    /// components fetched from git.
+    public var definitionPin: Pin? = nil
+    /// What its generator renders from, pinned: a chart, a git tree, an http manifest, or
+    /// the user's own files.
+    public var source: Pin? = nil
+    /// The chart dependencies that were fetched for it (not vendored in `charts/`).
+    public var dependencies: [Pin] = []
+    /// The local paths its generator reads.
+    var input: RenderInput = .none
+
+    /// Every pin of this component: definition, source, dependencies.
+    public var pins: [Pin] { [definitionPin, source].compactMap { $0 } + dependencies }
 
     /// The component's own config files merged into `config`, highest first.
     public var layerFiles: [String] { origin.layers.map(\.file) }

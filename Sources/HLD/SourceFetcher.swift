@@ -2,25 +2,26 @@ import Foundation
 import Git
 import YAML
 
-/// Fetches what components point at — git repositories and http manifests — into the
-/// cache, at most `jobs` at a time.
+/// The one fetcher: everything components point at — git repositories, chart
+/// repositories, OCI registries, http manifests — into the cache, through one `Network`
+/// (offline check, limiter, mirrors). Only the resolve stage uses it.
 final class SourceFetcher: Sendable {
     let cacheRoot: URL
-    let offline: Bool
+    let network: Network
     let credentials: GitCredentials
-    let rewrites: URLRewrites
-    let limiter: Limiter
     let diagnostics: DiagnosticsSink
+    let repositories: ChartRepositories
+    let registries: OCIRegistries
     private let mirrors: MirrorCacheHolder
 
-    init(cacheRoot: URL, offline: Bool, credentials: GitCredentials, rewrites: URLRewrites, jobs: Int, diagnostics: DiagnosticsSink) {
+    init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: DiagnosticsSink) {
         self.diagnostics = diagnostics
         self.cacheRoot = cacheRoot
-        self.offline = offline
+        self.network = network
         self.credentials = credentials
-        self.rewrites = rewrites
-        self.limiter = Limiter(width: jobs)
-        self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(root: cacheRoot, offline: offline, credentials: credentials, rewrites: rewrites))
+        self.repositories = ChartRepositories(cacheRoot: cacheRoot, network: network)
+        self.registries = OCIRegistries(cacheRoot: cacheRoot, network: network)
+        self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites))
     }
 
     /// The directory of a `method: git` component: its repository's tree exported, plus
@@ -46,7 +47,7 @@ final class SourceFetcher: Sendable {
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
         let cache = try await mirrors.cache()
-        let limiter = self.limiter
+        let limiter = network.limiter
         diagnostics.progress("\(entry.name): resolving \(url.redacted) (\(ref))")
         do throws(GitSourceError) {
             let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, ref, path: "") }
@@ -55,7 +56,8 @@ final class SourceFetcher: Sendable {
             let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             let directory = URL(fileURLWithPath: parts.isEmpty ? exported : exported + "/" + parts).standardizedFileURL.path
             let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
-            return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown, treeID: tree.hex)
+            return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown, treeID: tree.hex,
+                                    pin: .git(url: url.redacted, requested: "\(ref)", commit: commit.hex, path: parts, tree: tree.hex))
         } catch {
             let setting: String
             switch error.kind {
@@ -67,9 +69,9 @@ final class SourceFetcher: Sendable {
         }
     }
 
-    /// The bytes of an http(s) manifest, from the cache by content hash (downloaded once;
+    /// An http(s) manifest in the cache, stored by content hash (downloaded once per run;
     /// a non-2xx status is an error; `--offline` uses what the cache has).
-    func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> [UInt8] {
+    func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> (path: String, digest: String) {
         let shown = GitURL.redact(urlString)
         guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, "\(component): source \(shown) is not an http(s) URL")
@@ -77,29 +79,26 @@ final class SourceFetcher: Sendable {
         let urlKey = sha256Hex(Data(urlString.utf8))
         let index = cacheRoot.appendingPathComponent("http/urls/\(urlKey)")
         let objects = cacheRoot.appendingPathComponent("http/objects")
-        if offline {
+        if network.offline {
             guard let hash = try? String(contentsOf: index, encoding: .utf8),
                   let data = FileManager.default.contents(atPath: objects.appendingPathComponent(hash).path) else {
-                throw HLDError(location, "\(component): \(shown) is not in the cache and --offline forbids downloading it")
+                throw HLDError(location, "\(component): \(shown) is not in the cache and --offline forbids fetching it")
             }
             guard sha256Hex(data) == hash else {
                 unlink(objects.appendingPathComponent(hash).path)
                 throw HLDError(location, "\(component): the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again")
             }
-            return [UInt8](data)
+            return (objects.appendingPathComponent(hash).path, hash)
         }
-        let limiter = self.limiter
-        let transport = rewrites.apply(urlString)
         diagnostics.progress("\(component): downloading \(shown)")
-        let data: Data
-        switch await limiter.run({ await HTTPClient.get(transport, shown: shown) }) {
-        case .failure(let error):
+        let status: Int, data: Data
+        do {
+            (status, data) = try await network.get(urlString, what: shown)
+        } catch {
             throw HLDError(location, "\(component): \(error.description)")
-        case .success(let (status, body)):
-            guard (200..<300).contains(status) else {
-                throw HLDError(location, "\(component): downloading \(shown) returned HTTP status \(status)")
-            }
-            data = body
+        }
+        guard (200..<300).contains(status) else {
+            throw HLDError(location, "\(component): downloading \(shown) returned HTTP status \(status)")
         }
         let hash = sha256Hex(data)
         do {
@@ -110,7 +109,7 @@ final class SourceFetcher: Sendable {
         } catch {
             throw HLDError("cannot store \(shown) in the cache: \(error)")
         }
-        return Array(data)
+        return (objects.appendingPathComponent(hash).path, hash)
     }
 }
 

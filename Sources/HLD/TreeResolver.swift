@@ -9,6 +9,8 @@ struct TreeResolver: Sendable {
     let root: String
     let environments: [String]
     let sources: SourceFetcher
+    /// Fetches and pins what each component renders from.
+    let pinning: SourceResolver
     let diagnostics: DiagnosticsSink
 
     func resolve() async throws(HLDError) -> ResolvedComponent {
@@ -32,9 +34,19 @@ struct TreeResolver: Sendable {
                 definition: remote, folder: [], fileName: remote.name, directory: fetched.directory, treeRoot: fetched.treeRoot,
                 fetchedFrom: fetched.display, config: ComponentConfig(try ConfigFiles.merge(layers)),
                 origin: ConfigOrigin(layers: layers, entryName: remote.name), children: [])
+            component.definitionPin = fetched.pin
         }
+        try await pin(&component)
         component.children = try await children(of: component, ancestors: [identity(component.directory)])
         return component
+    }
+
+    /// Fetches and pins what the component renders from.
+    private func pin(_ component: inout ResolvedComponent) async throws(HLDError) {
+        let resolution = try await pinning.resolve(component)
+        component.source = resolution.source
+        component.dependencies = resolution.dependencies
+        component.input = resolution.input
     }
 
     private func children(of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> [ResolvedComponent] {
@@ -72,6 +84,7 @@ struct TreeResolver: Sendable {
                 treeRoot: parent.treeRoot, fetchedFrom: parent.fetchedFrom,
                 config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)])),
                 origin: passedOrigin, children: [])
+            try await pin(&inline)
             inline.children = try await children(of: inline, ancestors: ancestors)
             return inline
         }
@@ -98,6 +111,8 @@ struct TreeResolver: Sendable {
             treeRoot: located.treeRoot, fetchedFrom: located.fetchedFrom,
             config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)] + own)),
             origin: ConfigOrigin(layers: own, entryName: entry.name, passedDown: passed, parent: parent.origin), children: [])
+        component.definitionPin = located.pin
+        try await pin(&component)
         component.children = try await children(of: component, ancestors: ancestors + [id])
         return component
     }
@@ -157,4 +172,6 @@ struct FetchedDirectory: Sendable {
     var display: String
     /// The git tree id of `directory`, when it was fetched from git.
     var treeID: String? = nil
+    /// What was fetched, pinned (nil for the user's own files).
+    var pin: Pin? = nil
 }

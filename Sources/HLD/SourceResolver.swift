@@ -1,0 +1,206 @@
+import Foundation
+import Git
+import YAML
+
+/// The resolve stage's last step for one component: fetch and pin what it renders from —
+/// a chart (from a repository, a registry or git, with its dependencies), a kustomization
+/// or static manifests from git, an http manifest — and say which local paths its
+/// generator reads. After this, rendering needs no network and no fetcher.
+struct SourceResolver: Sendable {
+    let fetcher: SourceFetcher
+    let diagnostics: DiagnosticsSink
+    /// The project root, for local pins.
+    let root: String
+
+    struct Resolution: Sendable {
+        var source: Pin?
+        var dependencies: [Pin] = []
+        var input: RenderInput
+    }
+
+    func resolve(_ component: ResolvedComponent) async throws(HLDError) -> Resolution {
+        let definition = component.definition
+        switch definition.type {
+        case .component:
+            return Resolution(source: nil, input: .none)
+        case .static:
+            if definition.method == .http {
+                guard let source = definition.source else {
+                    throw HLDError(definition.location, "\(component.componentPath): method http needs a source URL")
+                }
+                let fetched = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"))
+                let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
+                return Resolution(source: .http(url: GitURL.redact(source), digest: fetched.digest),
+                                  input: .file(fetched.path, name: name, format: SourceFormat(path: name)))
+            }
+            let directory = try localPath(component, definition.path)
+            return Resolution(source: localPin(component, directory), input: .directory(directory))
+        case .helm:
+            return try await resolveChart(component)
+        case .kustomize:
+            if definition.method == .git {
+                let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory,
+                                                               treeRoot: component.treeRoot, locate: component.location(ofSetting:))
+                try requireKustomization(in: fetched.directory, component)
+                return Resolution(source: fetched.pin, input: .kustomization(fetched.directory, contentKey: fetched.treeID.map { "tree:" + $0 }))
+            }
+            let directory = try localPath(component, definition.path)
+            return Resolution(source: localPin(component, directory), input: .kustomization(directory, contentKey: nil))
+        }
+    }
+
+    /// A chart from a Helm repository (`method: helm`, http(s) or oci), a git repository
+    /// (`method: git`) or a directory, with the dependencies it does not vendor.
+    private func resolveChart(_ component: ResolvedComponent) async throws(HLDError) -> Resolution {
+        let definition = component.definition
+        let version = component.config.version ?? definition.version
+        switch definition.method {
+        case .helm:
+            guard let source = component.config.source ?? definition.source, let name = definition.path else {
+                throw HLDError(definition.location, "\(component.componentPath): method helm needs source (the repository URL) and path (the chart name)")
+            }
+            if source.lowercased().hasPrefix("oci://") {
+                let (pin, archive) = try await ociChart(source, chart: name, version: version, component: component)
+                return Resolution(source: pin, input: .chart(archive, contentKey: "digest:" + pin.digest, dependencies: []))
+            }
+            do {
+                let archive = try await fetcher.repositories.archive(repository: source, chart: name, version: version)
+                return Resolution(source: .chart(repository: GitURL.redact(source), name: name, requested: version ?? "", version: archive.version, digest: archive.digest),
+                                  input: .chart(archive.path, contentKey: "digest:" + archive.digest, dependencies: []))
+            } catch {
+                throw HLDError(component.location(ofSetting: error.setting.rawValue), "\(component.componentPath): \(error.description)")
+            }
+        case .git:
+            let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory,
+                                                           treeRoot: component.treeRoot, locate: component.location(ofSetting:))
+            guard FileManager.default.fileExists(atPath: fetched.directory + "/Chart.yaml") else {
+                throw HLDError(definition.location(of: "path"), "\(component.componentPath): no Chart.yaml in \(fetched.display)")
+            }
+            let (pins, dependencies) = try await chartDependencies(of: fetched.directory, component: component)
+            return Resolution(source: fetched.pin, dependencies: pins,
+                              input: .chart(fetched.directory, contentKey: fetched.treeID.map { "tree:" + $0 }, dependencies: dependencies))
+        case .local, .http:
+            let directory = try localPath(component, definition.path)
+            // The user's own chart may be written by a hook before it renders: its
+            // dependencies are found now if it exists, and it is checked when rendered.
+            let (pins, dependencies) = try await chartDependencies(of: directory, component: component)
+            return Resolution(source: localPin(component, directory), dependencies: pins,
+                              input: .chart(directory, contentKey: component.treeRoot == nil ? nil : "dir:" + DirectoryHash.of([directory]),
+                                            dependencies: dependencies))
+        }
+    }
+
+    /// `oci://…/chart` at `version` from the registry, pinned by digest.
+    private func ociChart(_ source: String, chart name: String, version: String?, component: ResolvedComponent) async throws(HLDError) -> (Pin, String) {
+        let base = source.hasSuffix("/") ? String(source.dropLast()) : source
+        let reference = base.hasSuffix("/" + name) ? base : base + "/" + name
+        do {
+            let archive = try await fetcher.registries.archive(reference: reference, version: version)
+            return (.oci(reference: GitURL.redact(reference), requested: version ?? "", version: archive.version, manifest: archive.manifest ?? "", digest: archive.digest),
+                    archive.path)
+        } catch {
+            throw HLDError(component.location(ofSetting: "version"), "\(component.componentPath): \(error.description)")
+        }
+    }
+
+    /// The dependencies a chart directory declares (Chart.yaml `dependencies` or
+    /// requirements.yaml) and does not vendor in `charts/`, fetched and pinned.
+    private func chartDependencies(of directory: String, component: ResolvedComponent) async throws(HLDError) -> ([Pin], [ChartDependency]) {
+        var declared: [Node] = []
+        for file in ["Chart.yaml", "requirements.yaml"] {
+            guard let bytes = FileManager.default.contents(atPath: directory + "/" + file) else { continue }
+            do {
+                let node = try ManifestStream.foreignFile([UInt8](bytes), file: "\(component.definition.path ?? ".")/\(file)",
+                                                          component: component.componentPath, diagnostics: diagnostics)
+                declared += node["dependencies"]?.sequence ?? []
+            } catch {
+                throw HLDError("\(component.componentPath): \(error.description)")
+            }
+        }
+        let vendored = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/charts")) ?? []
+        var pins: [Pin] = []
+        var dependencies: [ChartDependency] = []
+        for dependency in declared {
+            guard let name = dependency["name"]?.textValue else { continue }
+            if vendored.contains(where: { $0 == name || ($0.hasPrefix(name + "-") && $0.hasSuffix(".tgz")) }) { continue }
+            let repository = dependency["repository"]?.textValue ?? ""
+            let version = dependency["version"]?.textValue
+            if repository.hasPrefix("http://") || repository.hasPrefix("https://") {
+                do {
+                    let archive = try await fetcher.repositories.archive(repository: repository, chart: name, version: version)
+                    pins.append(.chart(repository: GitURL.redact(repository), name: name, requested: version ?? "", version: archive.version, digest: archive.digest))
+                    dependencies.append(ChartDependency(name: name, path: archive.path, contentKey: "digest:" + archive.digest))
+                } catch {
+                    throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name): \(error.description)")
+                }
+            } else if repository.hasPrefix("file://") {
+                let path = URL(fileURLWithPath: directory + "/" + String(repository.dropFirst("file://".count))).standardizedFileURL.path
+                try contain(path, in: component, what: "dependency \(name)")
+                pins.append(localPin(component, path) ?? .local(path: path, digest: nil))
+                dependencies.append(ChartDependency(name: name, path: path, contentKey: nil))
+            } else if repository.hasPrefix("oci://") {
+                let (pin, archive) = try await ociChart(repository, chart: name, version: version, component: component)
+                pins.append(pin)
+                dependencies.append(ChartDependency(name: name, path: archive, contentKey: "digest:" + pin.digest))
+            } else {
+                throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name) has repository \"\(repository)\"; hld needs an http(s), oci:// or file:// URL (repository aliases belong to a user's Helm setup)")
+            }
+        }
+        return (pins, dependencies)
+    }
+
+    /// `path` in the component's directory; inside a fetched tree it may not leave it.
+    private func localPath(_ component: ResolvedComponent, _ path: String?) throws(HLDError) -> String {
+        let relative = (path ?? "").split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        let directory = URL(fileURLWithPath: component.directory + "/" + relative).standardizedFileURL.path
+        try contain(directory, in: component, what: "path \(relative)")
+        return directory
+    }
+
+    /// Refuses a path that leaves the fetched tree the component is in (lexically, or
+    /// through a symbolic link).
+    private func contain(_ path: String, in component: ResolvedComponent, what: String) throws(HLDError) {
+        guard let root = component.treeRoot else { return }
+        if path != root && !path.hasPrefix(root + "/") || !ExportedTreeContainment.contains(path, root: root) {
+            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): \(what) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
+        }
+    }
+
+    /// The pin of the user's own files (nil inside a fetched tree, whose git pin covers them).
+    private func localPin(_ component: ResolvedComponent, _ directory: String) -> Pin? {
+        guard component.treeRoot == nil else { return nil }
+        let shown = directory == root ? "." : directory.hasPrefix(root + "/") ? String(directory.dropFirst(root.count + 1)) : directory
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue
+        return .local(path: shown, digest: exists ? DirectoryHash.of([directory]) : nil)
+    }
+
+    private func requireKustomization(in directory: String, _ component: ResolvedComponent) throws(HLDError) {
+        guard Renderers.kustomizationFiles.contains(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) else {
+            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): no kustomization.yaml in \(component.definition.path ?? ".")")
+        }
+    }
+}
+
+extension Pin {
+    /// The content digest the pin names (archive, layer, content hash, git tree).
+    var digest: String {
+        switch self {
+        case .git(_, _, _, _, let tree): return tree
+        case .chart(_, _, _, _, let digest), .oci(_, _, _, _, let digest), .http(_, let digest): return digest
+        case .local(_, let digest): return digest ?? ""
+        }
+    }
+}
+
+/// Containment on resolved paths: a path inside a fetched tree that reaches outside it
+/// through a symbolic link is outside.
+enum ExportedTreeContainment {
+    static func contains(_ path: String, root: String) -> Bool {
+        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
+        // A path that does not exist cannot be read through a link; judge it lexically.
+        guard FileManager.default.fileExists(atPath: path) else { return true }
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot + "/")
+    }
+}
