@@ -1,10 +1,36 @@
 import Foundation
 
+/// A warning (or, in `--format json`, an error) as data: what, where, and for which
+/// component. The CLI decides how to print it.
+public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Codable { case warning, error }
+
+    public var severity: Severity
+    public var message: String
+    /// Where in the tree it was reported: child indexes from the root, so sorting by it
+    /// is tree order.
+    public var position: [Int]
+
+    public init(severity: Severity = .warning, message: String, position: [Int] = []) {
+        self.severity = severity
+        self.message = message
+        self.position = position
+    }
+
+    public var description: String { message }
+}
+
 /// Where the library reports what is not an error: warnings and progress. The CLI decides
 /// how to show them; the library never prints.
 public protocol DiagnosticsSink: Sendable {
     func warning(_ message: String)
     func progress(_ message: String)
+    /// A sink whose warnings belong to the component at `position` in the tree.
+    func scoped(to position: [Int]) -> DiagnosticsSink
+}
+
+extension DiagnosticsSink {
+    public func scoped(to position: [Int]) -> DiagnosticsSink { self }
 }
 
 /// Keeps every diagnostic, for tests and for callers that print at the end.
@@ -23,30 +49,62 @@ public final class CollectedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     public var progressMessages: [String] { lock.withLock { _progress } }
 }
 
-/// `--strict`: warnings are held back and fail the run before anything is written, each
-/// one listed in the error; progress passes through.
-final class StrictDiagnostics: DiagnosticsSink, @unchecked Sendable {
+/// One run's warnings, held back and handed on in tree order (whatever order concurrent
+/// work finished in), so the output is the same for `--jobs 1` and `--jobs 8`. Under
+/// `--strict` they fail the run instead. Progress passes straight through.
+final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     // Guarded by `lock`; the class is Sendable because every access takes it.
     private let lock = NSLock()
-    private var warnings: [String] = []
+    private var held: [Diagnostic] = []
     private let base: DiagnosticsSink
+    let strict: Bool
 
-    init(_ base: DiagnosticsSink) { self.base = base }
+    init(_ base: DiagnosticsSink, strict: Bool) {
+        self.base = base
+        self.strict = strict
+    }
 
-    func warning(_ message: String) { lock.withLock { warnings.append(message) } }
+    func warning(_ message: String) { add(Diagnostic(message: message)) }
     func progress(_ message: String) { base.progress(message) }
+    func scoped(to position: [Int]) -> DiagnosticsSink { Scoped(owner: self, position: position) }
 
-    /// Throws when any warning was reported.
-    func check() throws(HLDError) {
-        let held = lock.withLock { warnings }
-        guard !held.isEmpty else { return }
-        let list = held.map { "  " + $0 }.joined(separator: "\n")
-        throw HLDError("--strict turns \(held.count == 1 ? "this warning" : "these \(held.count) warnings") into an error; nothing was written:\n\(list)")
+    fileprivate func add(_ diagnostic: Diagnostic) { lock.withLock { held.append(diagnostic) } }
+
+    /// The warnings so far in tree order (a stable sort: one component's own warnings
+    /// keep the order its one task reported them in).
+    var ordered: [Diagnostic] {
+        lock.withLock { held }.enumerated().sorted { a, b in
+            a.element.position != b.element.position
+                ? a.element.position.lexicographicallyPrecedes(b.element.position)
+                : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// Hands the warnings on in tree order, once; under `--strict` (with `failing`), throws
+    /// them as one error instead.
+    func finish(failing: Bool) throws(HLDError) -> [Diagnostic] {
+        let warnings = ordered
+        lock.withLock { held = [] }
+        if strict && failing && !warnings.isEmpty {
+            let list = warnings.map { "  " + $0.message }.joined(separator: "\n")
+            throw HLDError("--strict turns \(warnings.count == 1 ? "this warning" : "these \(warnings.count) warnings") into an error; nothing was written:\n\(list)")
+        }
+        for warning in warnings { base.warning(warning.message) }
+        return warnings
+    }
+
+    private struct Scoped: DiagnosticsSink {
+        let owner: OrderedDiagnostics
+        let position: [Int]
+
+        func warning(_ message: String) { owner.add(Diagnostic(message: message, position: position)) }
+        func progress(_ message: String) { owner.progress(message) }
+        func scoped(to position: [Int]) -> DiagnosticsSink { Scoped(owner: owner, position: position) }
     }
 }
 
 /// A place in a definition file, printed `file:line:column`.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int
@@ -60,13 +118,82 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
 }
 
-/// An hld failure with a sentence a user can act on.
-public struct HLDError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
+/// An hld failure with a sentence a user can act on: what kind of failure, where
+/// (`file:line:column`), which component, what, and the underlying cause (a tool's
+/// stderr, libgit2's message). Several failures (siblings that failed independently)
+/// travel together in tree order.
+public struct HLDError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable {
+        /// A definition, config or project file is wrong.
+        case definition
+        /// A source could not be fetched or resolved.
+        case source
+        /// A generator (helm, kustomize, a hook) failed or produced something unusable.
+        case render
+        /// The output could not be written.
+        case output
+        case other
+    }
 
-    public init(_ description: String) { self.description = description }
+    public var kind: Kind
+    public var location: SourceLocation?
+    /// The component's path in the tree (`infra/jaeger`).
+    public var component: String?
+    public var message: String
+    /// Further failures reported with this one, in tree order.
+    public var others: [HLDError] = []
+
+    public init(_ message: String) {
+        self.init(kind: .other, location: nil, component: nil, message)
+    }
 
     public init(_ location: SourceLocation, _ message: String) {
-        description = "\(location): \(message)"
+        self.init(kind: .definition, location: location, component: nil, message)
+    }
+
+    public init(_ location: SourceLocation, component: String, _ message: String) {
+        self.init(kind: .definition, location: location, component: component, message)
+    }
+
+    public init(component: String, _ message: String) {
+        self.init(kind: .other, location: nil, component: component, message)
+    }
+
+    public init(kind: Kind, location: SourceLocation?, component: String?, _ message: String) {
+        self.kind = kind
+        self.location = location
+        self.component = component
+        self.message = message
+    }
+
+    /// The same error as another kind.
+    public func kind(_ kind: Kind) -> HLDError {
+        var copy = self
+        copy.kind = kind
+        return copy
+    }
+
+    /// Every failure, in tree order, as one error (the first, carrying the rest).
+    static func several(_ errors: [HLDError]) -> HLDError {
+        let all = errors.flatMap(\.all)
+        var first = all[0]
+        first.others = Array(all.dropFirst())
+        return first
+    }
+
+    /// This failure and the ones reported with it.
+    public var all: [HLDError] {
+        var head = self
+        head.others = []
+        return [head] + others.flatMap(\.all)
+    }
+
+    /// `file:line:column: component: message`, one line per failure.
+    public var description: String {
+        all.map(\.headline).joined(separator: "\n")
+    }
+
+    private var headline: String {
+        (location.map { "\($0): " } ?? "") + (component.map { "\($0): " } ?? "") + message
     }
 }

@@ -14,6 +14,13 @@ struct Generators: Sendable {
     let diagnostics: DiagnosticsSink
     let renderers: Renderers
 
+    /// The same generators reporting for the component at `position` in the tree.
+    func scoped(to position: [Int]) -> Generators {
+        var renderers = self.renderers
+        renderers.diagnostics = diagnostics.scoped(to: position)
+        return Generators(runner: runner, diagnostics: diagnostics.scoped(to: position), renderers: renderers)
+    }
+
     /// The documents `component` renders (none for a container), with its namespace
     /// injected where `injectNamespace` asks for it.
     func render(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {

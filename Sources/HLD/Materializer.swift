@@ -49,32 +49,33 @@ public enum Materializer {
     public static func render(_ options: MaterializeOptions) async throws(HLDError) -> Materialization {
         let context = try Context(options)
         defer { context.removeScratch() }
-        let resolved = try await context.resolver.resolve()
-        context.warnAboutUnusedEnvironments(in: resolved)
-        ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: context.diagnostics)
-        try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
-        let workspace = try HookWorkspace(for: resolved)
-        defer { workspace.remove() }
-        let rendered = try await context.render(workspace.tree)
-        try context.strict?.check()
-        return Materialization(environmentName: context.environmentName, files: try OutputLayout.files(rendered), tree: resolved)
+        let (resolved, files) = try await context.reporting { () async throws(HLDError) in
+            let resolved = try await context.resolve()
+            let workspace = try HookWorkspace(for: resolved)
+            defer { workspace.remove() }
+            let rendered = try await context.render(workspace.tree)
+            return (resolved, try OutputLayout.files(rendered))
+        }
+        return Materialization(environmentName: context.environmentName, files: files, tree: resolved, diagnostics: try context.finish())
     }
 
-    /// Fetches every source into the cache and runs install hooks; renders nothing.
-    public static func install(_ options: MaterializeOptions) async throws(HLDError) -> ResolvedComponent {
+    /// Resolves — which fetches and pins every source into the cache — and runs install
+    /// hooks; renders nothing.
+    public static func install(_ options: MaterializeOptions) async throws(HLDError) -> Installation {
         let context = try Context(options)
         defer { context.removeScratch() }
-        let tree = try await context.resolver.resolve()
-        ConfigFiles.checkSubcomponentNames(in: tree, diagnostics: context.diagnostics)
-        try Generators.checkHooks(in: tree, allowed: options.allowHooks)
-        let workspace = try HookWorkspace(for: tree)
-        defer { workspace.remove() }
-        for component in workspace.tree.flattened {
-            try await context.generators.runHooks(.beforeInstall, for: component)
-            try await context.generators.runHooks(.afterInstall, for: component)
+        let tree = try await context.reporting { () async throws(HLDError) in
+            let tree = try await context.resolve()
+            let workspace = try HookWorkspace(for: tree)
+            defer { workspace.remove() }
+            for component in workspace.tree.flattened {
+                let generators = context.generators.scoped(to: component.position)
+                try await generators.runHooks(.beforeInstall, for: component)
+                try await generators.runHooks(.afterInstall, for: component)
+            }
+            return tree
         }
-        try context.strict?.check()
-        return tree
+        return Installation(tree: tree, diagnostics: try context.finish())
     }
 
     /// Replaces `<outputRoot>/<environment>` with the rendered files, atomically.
@@ -90,10 +91,9 @@ public enum Materializer {
     /// One run's wiring.
     struct Context {
         let options: MaterializeOptions
-        /// Where this run reports: the caller's sink, or under `--strict` one that holds
-        /// warnings back to fail the run.
-        let diagnostics: DiagnosticsSink
-        let strict: StrictDiagnostics?
+        /// Where this run reports: warnings are held and handed on in tree order at the
+        /// end (or, under `--strict`, fail the run).
+        let diagnostics: OrderedDiagnostics
         let project: ProjectFile
         let environments: [String]
         let limiter: Limiter
@@ -105,8 +105,7 @@ public enum Materializer {
 
         init(_ options: MaterializeOptions) throws(HLDError) {
             self.options = options
-            strict = options.strict ? StrictDiagnostics(options.diagnostics) : nil
-            let diagnostics = strict ?? options.diagnostics
+            let diagnostics = OrderedDiagnostics(options.diagnostics, strict: options.strict)
             self.diagnostics = diagnostics
             let root = URL(fileURLWithPath: options.directory).standardizedFileURL.path
             project = try ProjectFile.load(in: root)
@@ -154,6 +153,31 @@ public enum Materializer {
 
         func removeScratch() { try? FileManager.default.removeItem(atPath: scratch) }
 
+        /// The resolve stage and the checks on its result.
+        func resolve() async throws(HLDError) -> ResolvedComponent {
+            let resolved = try await resolver.resolve()
+            warnAboutUnusedEnvironments(in: resolved)
+            ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: diagnostics)
+            try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
+            return resolved
+        }
+
+        /// Runs `work`; when it fails, the warnings gathered so far are handed on first
+        /// (they often explain the failure).
+        func reporting<T>(_ work: () async throws(HLDError) -> T) async throws(HLDError) -> T {
+            do {
+                return try await work()
+            } catch {
+                _ = try? diagnostics.finish(failing: false)
+                throw error
+            }
+        }
+
+        /// Hands on the warnings in tree order, or under `--strict` fails with them.
+        func finish() throws(HLDError) -> [Diagnostic] {
+            try diagnostics.finish(failing: true)
+        }
+
         /// `dev`, `prod-east-prod`, or `common`.
         var environmentName: String { environments.isEmpty ? "common" : environments.joined(separator: "-") }
 
@@ -174,29 +198,29 @@ public enum Materializer {
             let generators = self.generators
             let limiter = self.limiter
             @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
+                let generators = generators.scoped(to: component.position)
                 let documents = try await limiter.run { () async throws(HLDError) in
                     try await generators.runHooks(.beforeGenerate, for: component)
                     let documents = try await generators.render(component)
                     try await generators.runHooks(.afterGenerate, for: component)
                     return documents
                 }
-                var result = [(component, documents)]
-                do {
-                    let children = try await withThrowingTaskGroup(of: (Int, [(ResolvedComponent, [RenderedDocument])]).self) { group in
-                        for (index, child) in component.children.enumerated() {
-                            group.addTask { (index, try await renderSubtree(child)) }
+                // Siblings render concurrently; every failure is reported, in tree order.
+                let children = await withTaskGroup(of: (Int, Result<[(ResolvedComponent, [RenderedDocument])], HLDError>).self) { group in
+                    for (index, child) in component.children.enumerated() {
+                        group.addTask {
+                            do throws(HLDError) {
+                                return (index, .success(try await renderSubtree(child)))
+                            } catch {
+                                return (index, .failure(error))
+                            }
                         }
-                        var collected: [(Int, [(ResolvedComponent, [RenderedDocument])])] = []
-                        for try await item in group { collected.append(item) }
-                        return collected.sorted { $0.0 < $1.0 }.flatMap(\.1)
                     }
-                    result += children
-                } catch let error as HLDError {
-                    throw error
-                } catch {
-                    throw HLDError("\(error)")
+                    var collected: [(Int, Result<[(ResolvedComponent, [RenderedDocument])], HLDError>)] = []
+                    for await item in group { collected.append(item) }
+                    return collected.sorted { $0.0 < $1.0 }.map(\.1)
                 }
-                return result
+                return [(component, documents)] + (try TreeResolver.collect(children)).flatMap { $0 }
             }
             return try await renderSubtree(tree)
         }

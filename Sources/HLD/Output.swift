@@ -16,9 +16,17 @@ public struct Materialization: Sendable {
     public var files: [RenderedFile]
     /// The resolved tree it came from.
     public var tree: ResolvedComponent
+    /// The run's warnings, in tree order (already handed to the caller's sink).
+    public var diagnostics: [Diagnostic] = []
 
     /// Every file's content, one after another (what `--stdout` prints).
     public var stream: [UInt8] { files.flatMap(\.bytes) }
+}
+
+/// What `hld install` did: the resolved tree, every source fetched and pinned.
+public struct Installation: Sendable {
+    public var tree: ResolvedComponent
+    public var diagnostics: [Diagnostic]
 }
 
 /// What `--check` found on disk.

@@ -9,7 +9,7 @@ struct Renderers: Sendable {
     let toolchain: Toolchain
     let cache: RenderCache
     let runner: any ProcessRunner
-    let diagnostics: DiagnosticsSink
+    var diagnostics: DiagnosticsSink
     /// A private directory for this run: Helm homes and values files.
     let scratch: String
     /// Where charts assembled with their dependencies are kept.

@@ -32,6 +32,8 @@ public struct ResolvedComponent: Sendable {
     public var dependencies: [Pin] = []
     /// The local paths its generator reads.
     var input: RenderInput = .none
+    /// Child indexes from the root: sorting by it is tree order.
+    var position: [Int] = []
 
     /// Every pin of this component: definition, source, dependencies.
     public var pins: [Pin] { [definitionPin, source].compactMap { $0 } + dependencies }

@@ -8,7 +8,7 @@ import YAML
 /// generator reads. After this, rendering needs no network and no fetcher.
 struct SourceResolver: Sendable {
     let fetcher: SourceFetcher
-    let diagnostics: DiagnosticsSink
+    var diagnostics: DiagnosticsSink
     /// The project root, for local pins.
     let root: String
 

@@ -10,8 +10,8 @@ struct TreeResolver: Sendable {
     let environments: [String]
     let sources: SourceFetcher
     /// Fetches and pins what each component renders from.
-    let pinning: SourceResolver
-    let diagnostics: DiagnosticsSink
+    var pinning: SourceResolver
+    var diagnostics: DiagnosticsSink
 
     func resolve() async throws(HLDError) -> ResolvedComponent {
         guard let file = ComponentFile.find(in: root, diagnostics: diagnostics) else {
@@ -49,27 +49,47 @@ struct TreeResolver: Sendable {
         component.input = resolution.input
     }
 
+    /// The resolved children, in definition order. Siblings resolve concurrently; when
+    /// several fail, every failure is reported, in tree order.
     private func children(of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> [ResolvedComponent] {
         let entries = parent.definition.subcomponents
         guard !entries.isEmpty else { return [] }
-        let resolver = self
-        do {
-            return try await withThrowingTaskGroup(of: (Int, ResolvedComponent?).self) { group in
-                for (index, entry) in entries.enumerated() {
-                    group.addTask { (index, try await resolver.child(entry, of: parent, ancestors: ancestors)) }
+        let results = await withTaskGroup(of: (Int, Result<ResolvedComponent?, HLDError>).self) { group in
+            for (index, entry) in entries.enumerated() {
+                // The child's messages belong to it: tree order, whatever finishes first.
+                var resolver = self
+                resolver.diagnostics = diagnostics.scoped(to: parent.position + [index])
+                resolver.pinning.diagnostics = resolver.diagnostics
+                group.addTask {
+                    do throws(HLDError) {
+                        return (index, .success(try await resolver.child(entry, of: parent, position: parent.position + [index], ancestors: ancestors)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
                 }
-                var results: [(Int, ResolvedComponent?)] = []
-                for try await result in group { results.append(result) }
-                return results.sorted { $0.0 < $1.0 }.compactMap(\.1)
             }
-        } catch let error as HLDError {
-            throw error
-        } catch {
-            throw HLDError("\(error)")
+            var results: [(Int, Result<ResolvedComponent?, HLDError>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        return try Self.collect(results).compactMap { $0 }
     }
 
-    private func child(_ entry: ComponentDefinition, of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> ResolvedComponent? {
+    /// The values, or every failure as one error in the given (tree) order.
+    static func collect<T>(_ results: [Result<T, HLDError>]) throws(HLDError) -> [T] {
+        var values: [T] = []
+        var failures: [HLDError] = []
+        for result in results {
+            switch result {
+            case .success(let value): values.append(value)
+            case .failure(let error): failures.append(error)
+            }
+        }
+        if !failures.isEmpty { throw HLDError.several(failures) }
+        return values
+    }
+
+    private func child(_ entry: ComponentDefinition, of parent: ResolvedComponent, position: [Int], ancestors: [String]) async throws(HLDError) -> ResolvedComponent? {
         let passed = parent.config.passedDown(to: entry.name)
         let passedFile = "the config \(parent.componentPath) passes down to \(entry.name)"
         if ComponentConfig(passed).disabled {
@@ -84,6 +104,7 @@ struct TreeResolver: Sendable {
                 treeRoot: parent.treeRoot, fetchedFrom: parent.fetchedFrom,
                 config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)])),
                 origin: passedOrigin, children: [])
+            inline.position = position
             try await pin(&inline)
             inline.children = try await children(of: inline, ancestors: ancestors)
             return inline
@@ -112,6 +133,7 @@ struct TreeResolver: Sendable {
             config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)] + own)),
             origin: ConfigOrigin(layers: own, entryName: entry.name, passedDown: passed, parent: parent.origin), children: [])
         component.definitionPin = located.pin
+        component.position = position
         try await pin(&component)
         component.children = try await children(of: component, ancestors: ancestors + [id])
         return component

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HLD
 import YAML
 
 extension HLDCommand {
@@ -66,4 +67,9 @@ func writeStandardOutput(_ bytes: [UInt8]) throws {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Every failure of an hld error (siblings that failed together), one `error:` line each.
+func printError(_ error: HLDError) {
+    for failure in error.all { printError(failure.description) }
 }

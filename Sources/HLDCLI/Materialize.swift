@@ -42,7 +42,7 @@ extension HLDCommand {
             do {
                 materialization = try await Materializer.render(options)
             } catch {
-                printError(error.description)
+                printError(error)
                 throw ExitCode.failure
             }
             let outputRoot = outputDir.hasPrefix("/") ? outputDir : options.directory + "/" + outputDir
@@ -63,7 +63,7 @@ extension HLDCommand {
             do {
                 try Materializer.write(materialization, to: outputRoot)
             } catch {
-                printError(error.description)
+                printError(error)
                 throw ExitCode.failure
             }
             if !global.quiet {
@@ -89,9 +89,9 @@ extension HLDCommand {
             let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
             do {
                 let tree = try await Materializer.install(options)
-                if !global.quiet { print("installed \(tree.flattened.count) component(s)") }
+                if !global.quiet { print("installed \(tree.tree.flattened.count) component(s)") }
             } catch {
-                printError(error.description)
+                printError(error)
                 throw ExitCode.failure
             }
         }

@@ -160,7 +160,7 @@ import YAML
             "component.yaml": "name: root\nhooks:\n  before-install: [echo root-before >> ../install.log]\n  after-install: [echo root-after >> ../install.log]\nsubcomponents:\n- name: child\n  source: ./child\n",
             "child/component.yaml": "name: child\nhooks:\n  before-install: [echo child-before >> ../../install.log]\n  before-generate: [echo never >> ../../install.log]\n",
         ])
-        let tree = try await Materializer.install(fixture.options([]))
+        let tree = try await Materializer.install(fixture.options([])).tree
         #expect(tree.flattened.map(\.componentPath) == ["root", "child/child"])
         #expect(try String(contentsOfFile: fixture.scratch.appending("install.log").path, encoding: .utf8) == "root-before\nroot-after\nchild-before\n")
     }

@@ -76,7 +76,7 @@ import YAML
 
     @Test func installFetchesEverythingAndOfflineRendersWithEveryServerStopped() async throws {
         let world = try World()
-        let tree = try await Materializer.install(world.options())
+        let tree = try await Materializer.install(world.options()).tree
         // Every component carries its pins.
         let pins = Dictionary(uniqueKeysWithValues: tree.flattened.map { ($0.componentPath, $0.pins) })
         #expect(pins["web/web"]?.count == 1)
