@@ -11,7 +11,7 @@ public enum AccessFile {
         do {
             node = try Node.document(contentsOf: path)
         } catch {
-            throw HLDError(error.description)
+            throw HLDError(error)
         }
         if node.isNull { return [:] }
         guard let pairs = node.pairs else {

@@ -96,7 +96,7 @@ public enum ComponentFile {
             }
             node = documents.first ?? Node(.mapping([]), mark: Mark(line: 1, column: 1))
         } catch let error as YAMLError {
-            throw HLDError(error.description)
+            throw HLDError(error)
         } catch let error as HLDError {
             throw error
         } catch {

@@ -32,7 +32,7 @@ public enum ConfigFiles {
                 }
                 node = documents.first ?? Node(.mapping([]))
             } catch let error as YAMLError {
-                throw HLDError(error.description)
+                throw HLDError(error)
             } catch let error as HLDError {
                 throw error
             } catch {

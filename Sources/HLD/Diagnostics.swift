@@ -1,4 +1,5 @@
 import Foundation
+import YAML
 
 /// A warning (or, in `--format json`, an error) as data: what, where, and for which
 /// component. The CLI decides how to print it.
@@ -143,6 +144,9 @@ public struct HLDError: Error, Sendable, Equatable, Codable, CustomStringConvert
     /// Further failures reported with this one, in tree order.
     public var others: [HLDError] = []
 
+    // `others` is not encoded: a report lists `all` instead.
+    private enum CodingKeys: String, CodingKey { case kind, location, component, message }
+
     public init(_ message: String) {
         self.init(kind: .other, location: nil, component: nil, message)
     }
@@ -164,6 +168,15 @@ public struct HLDError: Error, Sendable, Equatable, Codable, CustomStringConvert
         self.location = location
         self.component = component
         self.message = message
+    }
+
+    /// A definition file that does not parse: its location, the message, the line and a
+    /// caret under the column.
+    public init(_ error: YAMLError) {
+        let location = error.mark.map { SourceLocation(file: error.file ?? "<input>", line: $0.line, column: $0.column) }
+        let prefix = location.map { "\($0): " } ?? ""
+        let text = error.description
+        self.init(kind: .definition, location: location, component: nil, text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text)
     }
 
     /// The same error as another kind.

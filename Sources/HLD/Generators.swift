@@ -49,7 +49,7 @@ struct Generators: Sendable {
         switch component.input {
         case .file(let path, let name, let format):
             guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw HLDError("\(component.componentPath): cannot read the fetched manifest \(GitURL.redact(definition.source ?? name))")
+                throw HLDError(component: component.componentPath, "cannot read the fetched manifest \(GitURL.redact(definition.source ?? name))")
             }
             return try ManifestStream.documents([UInt8](bytes), .init(component: component.componentPath, file: GitURL.redact(definition.source ?? name),
                                                                       source: component.componentPath + "/" + name, format: format),
@@ -57,7 +57,7 @@ struct Generators: Sendable {
         case .directory(let directory):
             return try renderDirectory(directory, component)
         default:
-            throw HLDError("\(component.componentPath): no manifests were resolved (an internal error)")
+            throw HLDError(component: component.componentPath, "no manifests were resolved (an internal error)")
         }
     }
 
@@ -68,7 +68,7 @@ struct Generators: Sendable {
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         } catch {
-            throw HLDError(definition.location(of: "path"), "\(component.componentPath): the static manifest directory \(relative.isEmpty ? "." : relative) does not exist")
+            throw HLDError(definition.location(of: "path"), component: component.componentPath, "the static manifest directory \(relative.isEmpty ? "." : relative) does not exist")
         }
         var rendered: [RenderedDocument] = []
         for name in entries {
@@ -87,7 +87,7 @@ struct Generators: Sendable {
                 continue
             }
             guard let bytes = FileManager.default.contents(atPath: path) else {
-                throw HLDError("\(component.componentPath): cannot read \(path)")
+                throw HLDError(component: component.componentPath, "cannot read \(path)")
             }
             let shown = component.treeRoot == nil ? path : "\(component.fetchedFrom ?? "")/\(relative)/\(name)"
             rendered += try ManifestStream.documents([UInt8](bytes), .init(component: component.componentPath, file: shown,
@@ -106,7 +106,7 @@ struct Generators: Sendable {
             do {
                 _ = try await runner.checked(invocation)
             } catch {
-                throw HLDError(component.definition.location(of: "hooks"), "\(component.componentPath): \(phase.rawValue) hook failed: \(error)")
+                throw HLDError(component.definition.location(of: "hooks"), component: component.componentPath, "\(phase.rawValue) hook failed: \(error)").kind(.render)
             }
         }
     }

@@ -79,7 +79,8 @@ public enum Materializer {
     }
 
     /// Replaces `<outputRoot>/<environment>` with the rendered files, atomically.
-    public static func write(_ materialization: Materialization, to outputRoot: String) throws(HLDError) {
+    @discardableResult
+    public static func write(_ materialization: Materialization, to outputRoot: String) throws(HLDError) -> WriteSummary {
         try OutputLayout.write(materialization.files, name: materialization.environmentName, root: outputRoot)
     }
 

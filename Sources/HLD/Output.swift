@@ -23,6 +23,15 @@ public struct Materialization: Sendable {
     public var stream: [UInt8] { files.flatMap(\.bytes) }
 }
 
+/// What writing an environment directory did, by file path.
+public struct WriteSummary: Sendable, Equatable, Codable {
+    public var written: [String] = []
+    /// Already on disk with the same bytes (linked, not rewritten).
+    public var unchanged: [String] = []
+    /// On disk before and no longer produced.
+    public var removed: [String] = []
+}
+
 /// What `hld install` did: the resolved tree, every source fetched and pinned.
 public struct Installation: Sendable {
     public var tree: ResolvedComponent
@@ -75,8 +84,10 @@ enum OutputLayout {
 
     /// Replaces `<root>/<name>` with exactly `files`: written into a temporary sibling,
     /// then swapped in with one rename, so readers see the old tree or the new one.
-    static func write(_ files: [RenderedFile], name: String, root: String) throws(HLDError) {
+    @discardableResult
+    static func write(_ files: [RenderedFile], name: String, root: String) throws(HLDError) -> WriteSummary {
         let fm = FileManager.default
+        var summary = WriteSummary()
         let target = root + "/" + name
         let temporary = "\(root)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
@@ -97,13 +108,18 @@ enum OutputLayout {
                 // again: an unchanged run creates no new inodes.
                 let previous = target + "/" + file.path
                 if let existing = fm.contents(atPath: previous), existing.elementsEqual(file.bytes), link(previous, path) == 0 {
+                    summary.unchanged.append(file.path)
                     continue
                 }
                 guard fm.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o644]) else {
                     throw HLDError("cannot write \(target)/\(file.path)")
                 }
+                summary.written.append(file.path)
             }
+            let produced = Set(files.map(\.path))
+            summary.removed = Self.regularFiles(under: target).filter { !produced.contains($0) }
             try swap(temporary, into: target)
+            return summary
         } catch {
             try? fm.removeItem(atPath: temporary)
             throw error as? HLDError ?? HLDError("cannot write \(target): \(reason(error))")
@@ -158,11 +174,16 @@ enum OutputLayout {
             }
             if [UInt8](data) != file.bytes { differences.append(.changed(name + "/" + file.path)) }
         }
-        let onDisk = ((try? fm.subpathsOfDirectory(atPath: target)) ?? []).filter { path in
-            var isDirectory: ObjCBool = false
-            return fm.fileExists(atPath: target + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
-        }
-        for path in onDisk.sorted() where !expected.contains(path) { differences.append(.removed(name + "/" + path)) }
+        for path in regularFiles(under: target) where !expected.contains(path) { differences.append(.removed(name + "/" + path)) }
         return differences
+    }
+
+    /// The files under `directory`, relative, sorted.
+    static func regularFiles(under directory: String) -> [String] {
+        let fm = FileManager.default
+        return ((try? fm.subpathsOfDirectory(atPath: directory)) ?? []).filter { path in
+            var isDirectory: ObjCBool = false
+            return fm.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
+        }.sorted()
     }
 }

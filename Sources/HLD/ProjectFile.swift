@@ -30,7 +30,7 @@ public struct ProjectFile: Sendable, Equatable {
         do {
             node = try Node.document(contentsOf: path)
         } catch {
-            throw HLDError(error.description)
+            throw HLDError(error)
         }
         if node.isNull { return project }
         func at(_ node: Node) -> SourceLocation { SourceLocation(file: path, line: node.mark.line, column: node.mark.column) }

@@ -33,7 +33,7 @@ struct Renderers: Sendable {
         do {
             values = try component.config.values.yaml()
         } catch {
-            throw HLDError("\(component.componentPath): cannot write the values: \(error)")
+            throw HLDError(component: component.componentPath, "cannot write the values: \(error)")
         }
         let release = component.definition.name
         let namespace = component.config.namespace ?? "default"
@@ -47,7 +47,7 @@ struct Renderers: Sendable {
             do {
                 try AtomicFile.write(Array(values.utf8), to: valuesFile, mode: 0o600)
             } catch {
-                throw HLDError("\(component.componentPath): cannot write the values file: \(error)")
+                throw HLDError(component: component.componentPath, "cannot write the values file: \(error)")
             }
             defer { unlink(valuesFile) }
             diagnostics.progress("\(component.componentPath): helm template (\(tool.version))")
@@ -59,7 +59,7 @@ struct Renderers: Sendable {
             do {
                 result = try await runner.checked(invocation)
             } catch {
-                throw HLDError(component.definition.location, "\(component.componentPath): helm failed: \(error)")
+                throw HLDError(component.definition.location, component: component.componentPath, "helm failed: \(error)").kind(.render)
             }
             for line in result.standardError.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 diagnostics.warning("\(component.componentPath): helm: \(line)")
@@ -85,13 +85,13 @@ struct Renderers: Sendable {
     /// The pinned chart, checked, with its fetched dependencies added.
     private func prepareChart(_ component: ResolvedComponent) throws(HLDError) -> Chart {
         guard case .chart(let path, let key, let dependencies) = component.input else {
-            throw HLDError("\(component.componentPath): no chart was resolved (an internal error)")
+            throw HLDError(component: component.componentPath, "no chart was resolved (an internal error)")
         }
         // An archive, or a directory holding Chart.yaml.
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
         guard exists, !isDirectory.boolValue || FileManager.default.fileExists(atPath: path + "/Chart.yaml") else {
-            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): no Chart.yaml in \(component.definition.path ?? ".")")
+            throw HLDError(component.definition.location(of: "path"), component: component.componentPath, "no Chart.yaml in \(component.definition.path ?? ".")")
         }
         let contentKey = key ?? "dir:" + DirectoryHash.of([path])
         guard !dependencies.isEmpty else { return Chart(reference: path, contentKey: contentKey) }
@@ -122,7 +122,7 @@ struct Renderers: Sendable {
                 try? fm.removeItem(atPath: temporary)
             } catch {
                 try? fm.removeItem(atPath: temporary)
-                throw HLDError("\(component.componentPath): cannot assemble the chart's dependencies: \(error)")
+                throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)")
             }
         }
         return Chart(reference: target, contentKey: "assembled:" + key)
@@ -133,10 +133,10 @@ struct Renderers: Sendable {
     func renderKustomize(_ component: ResolvedComponent) async throws(HLDError) -> [RenderedDocument] {
         let definition = component.definition
         guard case .kustomization(let target, let pinnedKey) = component.input else {
-            throw HLDError("\(component.componentPath): no kustomization was resolved (an internal error)")
+            throw HLDError(component: component.componentPath, "no kustomization was resolved (an internal error)")
         }
         guard Self.kustomizationFiles.contains(where: { FileManager.default.fileExists(atPath: target + "/" + $0) }) else {
-            throw HLDError(definition.location(of: "path"), "\(component.componentPath): no kustomization.yaml in \(definition.path ?? ".")")
+            throw HLDError(definition.location(of: "path"), component: component.componentPath, "no kustomization.yaml in \(definition.path ?? ".")")
         }
         let contentKey = pinnedKey ?? "dir:" + DirectoryHash.of(Self.kustomizationInputs(target))
         let images = try Self.images(component)
@@ -174,7 +174,7 @@ struct Renderers: Sendable {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     try AtomicFile.write(Array(overlay.utf8), to: directory + "/kustomization.yaml")
                 } catch {
-                    throw HLDError("\(component.componentPath): cannot write the overlay: \(error)")
+                    throw HLDError(component: component.componentPath, "cannot write the overlay: \(error)")
                 }
             }
             defer { if let cleanup { try? FileManager.default.removeItem(atPath: cleanup) } }
@@ -183,7 +183,7 @@ struct Renderers: Sendable {
             do {
                 output = try await runner.checked(invocation).standardOutput
             } catch {
-                throw HLDError(definition.location, "\(component.componentPath): kustomize failed: \(error)")
+                throw HLDError(definition.location, component: component.componentPath, "kustomize failed: \(error)").kind(.render)
             }
             cache.store(key, output)
         }
@@ -202,7 +202,7 @@ struct Renderers: Sendable {
     static func images(_ component: ResolvedComponent) throws(HLDError) -> [ImageOverride] {
         guard let images = component.config.values["images"], !images.isNull else { return [] }
         guard let pairs = images.pairs else {
-            throw HLDError("\(component.componentPath): config.images must map image names to newName/newTag/digest")
+            throw HLDError(component: component.componentPath, "config.images must map image names to newName/newTag/digest")
         }
         return pairs.compactMap { pair in
             guard let name = pair.key.scalarText else { return nil }

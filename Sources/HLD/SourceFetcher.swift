@@ -42,7 +42,7 @@ final class SourceFetcher: Sendable {
         do {
             url = try GitURL(source)
         } catch {
-            throw HLDError(locate("source"), "subcomponent \(entry.name): \(error.detail)")
+            throw HLDError(locate("source"), "subcomponent \(entry.name): \(error.detail)").kind(.source)
         }
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
@@ -65,7 +65,7 @@ final class SourceFetcher: Sendable {
             case .pathNotFound, .pathEscapes, .notADirectory: setting = "path"
             default: setting = "source"
             }
-            throw HLDError(locate(setting), "subcomponent \(entry.name): \(error)")
+            throw HLDError(locate(setting), "subcomponent \(entry.name): \(error)").kind(.source)
         }
     }
 
@@ -74,7 +74,7 @@ final class SourceFetcher: Sendable {
     func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> (path: String, digest: String) {
         let shown = GitURL.redact(urlString)
         guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
-            throw HLDError(location, "\(component): source \(shown) is not an http(s) URL")
+            throw HLDError(location, component: component, "source \(shown) is not an http(s) URL")
         }
         let urlKey = sha256Hex(Data(urlString.utf8))
         let index = cacheRoot.appendingPathComponent("http/urls/\(urlKey)")
@@ -82,11 +82,11 @@ final class SourceFetcher: Sendable {
         if network.offline {
             guard let hash = try? String(contentsOf: index, encoding: .utf8),
                   let data = FileManager.default.contents(atPath: objects.appendingPathComponent(hash).path) else {
-                throw HLDError(location, "\(component): \(shown) is not in the cache and --offline forbids fetching it")
+                throw HLDError(location, component: component, "\(shown) is not in the cache and --offline forbids fetching it").kind(.source)
             }
             guard sha256Hex(data) == hash else {
                 unlink(objects.appendingPathComponent(hash).path)
-                throw HLDError(location, "\(component): the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again")
+                throw HLDError(location, component: component, "the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again")
             }
             return (objects.appendingPathComponent(hash).path, hash)
         }
@@ -95,10 +95,10 @@ final class SourceFetcher: Sendable {
         do {
             (status, data) = try await network.get(urlString, what: shown)
         } catch {
-            throw HLDError(location, "\(component): \(error.description)")
+            throw HLDError(location, component: component, "\(error.description)").kind(.source)
         }
         guard (200..<300).contains(status) else {
-            throw HLDError(location, "\(component): downloading \(shown) returned HTTP status \(status)")
+            throw HLDError(location, component: component, "downloading \(shown) returned HTTP status \(status)").kind(.source)
         }
         let hash = sha256Hex(data)
         do {

@@ -26,7 +26,7 @@ struct SourceResolver: Sendable {
         case .static:
             if definition.method == .http {
                 guard let source = definition.source else {
-                    throw HLDError(definition.location, "\(component.componentPath): method http needs a source URL")
+                    throw HLDError(definition.location, component: component.componentPath, "method http needs a source URL")
                 }
                 let fetched = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"))
                 let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
@@ -57,7 +57,7 @@ struct SourceResolver: Sendable {
         switch definition.method {
         case .helm:
             guard let source = component.config.source ?? definition.source, let name = definition.path else {
-                throw HLDError(definition.location, "\(component.componentPath): method helm needs source (the repository URL) and path (the chart name)")
+                throw HLDError(definition.location, component: component.componentPath, "method helm needs source (the repository URL) and path (the chart name)")
             }
             if source.lowercased().hasPrefix("oci://") {
                 let (pin, archive) = try await ociChart(source, chart: name, version: version, component: component)
@@ -68,13 +68,13 @@ struct SourceResolver: Sendable {
                 return Resolution(source: .chart(repository: GitURL.redact(source), name: name, requested: version ?? "", version: archive.version, digest: archive.digest),
                                   input: .chart(archive.path, contentKey: "digest:" + archive.digest, dependencies: []))
             } catch {
-                throw HLDError(component.location(ofSetting: error.setting.rawValue), "\(component.componentPath): \(error.description)")
+                throw HLDError(component.location(ofSetting: error.setting.rawValue), component: component.componentPath, "\(error.description)").kind(.source)
             }
         case .git:
             let fetched = try await fetcher.fetchComponent(definition, config: component.config, base: component.directory,
                                                            treeRoot: component.treeRoot, locate: component.location(ofSetting:))
             guard FileManager.default.fileExists(atPath: fetched.directory + "/Chart.yaml") else {
-                throw HLDError(definition.location(of: "path"), "\(component.componentPath): no Chart.yaml in \(fetched.display)")
+                throw HLDError(definition.location(of: "path"), component: component.componentPath, "no Chart.yaml in \(fetched.display)")
             }
             let (pins, dependencies) = try await chartDependencies(of: fetched.directory, component: component)
             return Resolution(source: fetched.pin, dependencies: pins,
@@ -99,7 +99,7 @@ struct SourceResolver: Sendable {
             return (.oci(reference: GitURL.redact(reference), requested: version ?? "", version: archive.version, manifest: archive.manifest ?? "", digest: archive.digest),
                     archive.path)
         } catch {
-            throw HLDError(component.location(ofSetting: "version"), "\(component.componentPath): \(error.description)")
+            throw HLDError(component.location(ofSetting: "version"), component: component.componentPath, "\(error.description)").kind(.source)
         }
     }
 
@@ -114,7 +114,7 @@ struct SourceResolver: Sendable {
                                                           component: component.componentPath, diagnostics: diagnostics)
                 declared += node["dependencies"]?.sequence ?? []
             } catch {
-                throw HLDError("\(component.componentPath): \(error.description)")
+                throw HLDError(component: component.componentPath, "\(error.description)").kind(.source)
             }
         }
         let vendored = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/charts")) ?? []
@@ -131,7 +131,7 @@ struct SourceResolver: Sendable {
                     pins.append(.chart(repository: GitURL.redact(repository), name: name, requested: version ?? "", version: archive.version, digest: archive.digest))
                     dependencies.append(ChartDependency(name: name, path: archive.path, contentKey: "digest:" + archive.digest))
                 } catch {
-                    throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name): \(error.description)")
+                    throw HLDError(component.definition.location, component: component.componentPath, "dependency \(name): \(error.description)").kind(.source)
                 }
             } else if repository.hasPrefix("file://") {
                 let path = URL(fileURLWithPath: directory + "/" + String(repository.dropFirst("file://".count))).standardizedFileURL.path
@@ -143,7 +143,7 @@ struct SourceResolver: Sendable {
                 pins.append(pin)
                 dependencies.append(ChartDependency(name: name, path: archive, contentKey: "digest:" + pin.digest))
             } else {
-                throw HLDError(component.definition.location, "\(component.componentPath): dependency \(name) has repository \"\(repository)\"; hld needs an http(s), oci:// or file:// URL (repository aliases belong to a user's Helm setup)")
+                throw HLDError(component.definition.location, component: component.componentPath, "dependency \(name) has repository \"\(repository)\"; hld needs an http(s), oci:// or file:// URL (repository aliases belong to a user's Helm setup)")
             }
         }
         return (pins, dependencies)
@@ -162,7 +162,7 @@ struct SourceResolver: Sendable {
     private func contain(_ path: String, in component: ResolvedComponent, what: String) throws(HLDError) {
         guard let root = component.treeRoot else { return }
         if path != root && !path.hasPrefix(root + "/") || !ExportedTreeContainment.contains(path, root: root) {
-            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): \(what) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
+            throw HLDError(component.definition.location(of: "path"), component: component.componentPath, "\(what) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
         }
     }
 
@@ -177,7 +177,7 @@ struct SourceResolver: Sendable {
 
     private func requireKustomization(in directory: String, _ component: ResolvedComponent) throws(HLDError) {
         guard Renderers.kustomizationFiles.contains(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) else {
-            throw HLDError(component.definition.location(of: "path"), "\(component.componentPath): no kustomization.yaml in \(component.definition.path ?? ".")")
+            throw HLDError(component.definition.location(of: "path"), component: component.componentPath, "no kustomization.yaml in \(component.definition.path ?? ".")")
         }
     }
 }

@@ -32,8 +32,12 @@ extension HLDCommand {
         @Flag(help: "Run hooks of components fetched from git or http too.")
         var allowHooks = false
 
+        @Option(help: "text, or json: the result (files, components with their pins, diagnostics, errors) as one JSON document on stdout.")
+        var format: OutputFormat = .text
+
         func validate() throws {
             if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
+            if stdout && format == .json { throw ValidationError("--stdout and --format json cannot be used together") }
         }
 
         func run() async throws {
@@ -42,6 +46,7 @@ extension HLDCommand {
             do {
                 materialization = try await Materializer.render(options)
             } catch {
+                if format == .json { try RunReport(failure: error).print() }
                 printError(error)
                 throw ExitCode.failure
             }
@@ -52,6 +57,13 @@ extension HLDCommand {
             }
             if check {
                 let differences = Materializer.differences(materialization, in: outputRoot)
+                if format == .json {
+                    var report = RunReport(materialization)
+                    report.differences = differences.map(\.description)
+                    try report.print()
+                    if !differences.isEmpty { throw ExitCode.failure }
+                    return
+                }
                 guard differences.isEmpty else {
                     for difference in differences { print(difference) }
                     printError("\(outputDir)/\(materialization.environmentName) is not up to date (\(differences.count) file(s)); run hld materialize")
@@ -60,13 +72,19 @@ extension HLDCommand {
                 if !global.quiet { print("\(outputDir)/\(materialization.environmentName) is up to date") }
                 return
             }
+            let summary: WriteSummary
             do {
-                try Materializer.write(materialization, to: outputRoot)
+                summary = try Materializer.write(materialization, to: outputRoot)
             } catch {
+                if format == .json { try RunReport(failure: error).print() }
                 printError(error)
                 throw ExitCode.failure
             }
-            if !global.quiet {
+            if format == .json {
+                var report = RunReport(materialization)
+                report.files = summary
+                try report.print()
+            } else if !global.quiet {
                 print("wrote \(materialization.files.count) file(s) to \(outputDir)/\(materialization.environmentName)")
             }
         }
@@ -85,14 +103,23 @@ extension HLDCommand {
         @Flag(help: "Run hooks of components fetched from git or http too.")
         var allowHooks = false
 
+        @Option(help: "text, or json: the components with their pins and the diagnostics as one JSON document on stdout.")
+        var format: OutputFormat = .text
+
         func run() async throws {
             let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
+            let installation: Installation
             do {
-                let tree = try await Materializer.install(options)
-                if !global.quiet { print("installed \(tree.tree.flattened.count) component(s)") }
+                installation = try await Materializer.install(options)
             } catch {
+                if format == .json { try RunReport(failure: error).print() }
                 printError(error)
                 throw ExitCode.failure
+            }
+            if format == .json {
+                try RunReport(tree: installation.tree, diagnostics: installation.diagnostics).print()
+            } else if !global.quiet {
+                print("installed \(installation.tree.flattened.count) component(s)")
             }
         }
     }
@@ -111,5 +138,45 @@ struct TerminalDiagnostics: DiagnosticsSink {
     func progress(_ message: String) {
         guard verbose else { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, Sendable {
+    case text, json
+}
+
+/// `--format json`: one document a script can read.
+struct RunReport: Encodable {
+    struct Component: Encodable {
+        var path: String
+        var type: String
+        var pins: [Pin]
+    }
+
+    var environment: String?
+    var files: WriteSummary?
+    var differences: [String]?
+    var components: [Component] = []
+    var diagnostics: [Diagnostic] = []
+    var errors: [HLDError] = []
+
+    init(tree: ResolvedComponent, diagnostics: [Diagnostic]) {
+        components = tree.flattened.map { Component(path: $0.componentPath, type: $0.definition.type.rawValue, pins: $0.pins) }
+        self.diagnostics = diagnostics
+    }
+
+    init(_ materialization: Materialization) {
+        self.init(tree: materialization.tree, diagnostics: materialization.diagnostics)
+        environment = materialization.environmentName
+    }
+
+    init(failure: HLDError) {
+        errors = failure.all
+    }
+
+    func print() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try writeStandardOutput(Array(try encoder.encode(self)) + [0x0A])
     }
 }

@@ -83,6 +83,9 @@ import TestSupport
                                   output on disk differs.
           --output-dir <dir>      Where environment directories go. (default: generated)
           --allow-hooks           Run hooks of components fetched from git or http too.
+          --format <format>       text, or json: the result (files, components with
+                                  their pins, diagnostics, errors) as one JSON document
+                                  on stdout. (default: text)
           -h, --help              Show help information.
 
 
@@ -97,7 +100,7 @@ import TestSupport
         #expect(try help(["install"]) == #"""
         OVERVIEW: Fetch every source of the HLD into the cache and run install hooks.
 
-        USAGE: hld install [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [<environments> ...] [--allow-hooks]
+        USAGE: hld install [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [<environments> ...] [--allow-hooks] [--format <format>]
 
         ARGUMENTS:
           <environments>          Environments whose config may pin other branches or
@@ -120,6 +123,9 @@ import TestSupport
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
           --allow-hooks           Run hooks of components fetched from git or http too.
+          --format <format>       text, or json: the components with their pins and the
+                                  diagnostics as one JSON document on stdout. (default:
+                                  text)
           -h, --help              Show help information.
 
 

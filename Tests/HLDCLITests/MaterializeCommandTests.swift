@@ -102,6 +102,42 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("strict-out").path))
     }
 
+    @Test func formatJSONReportsFilesPinsAndErrors() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        func json(_ arguments: [String]) throws -> (ChildProcess.CommandResult, [String: Any]) {
+            let result = try hld(arguments, cache: cache)
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return (result, try #require(object, "\(result.stdout)"))
+        }
+        let (first, report) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
+        #expect(first.succeeded, "\(first.stderr)")
+        #expect(report["environment"] as? String == "prod")
+        let files = try #require(report["files"] as? [String: [String]])
+        #expect(files["written"]?.count == 6 && files["unchanged"] == [] && files["removed"] == [])
+        let components = try #require(report["components"] as? [[String: Any]])
+        let cat = try #require(components.first { $0["path"] as? String == "cat/cat" })
+        let pin = try #require((cat["pins"] as? [[String: Any]])?.first?["git"] as? [String: String])
+        #expect(pin["requested"] == "branch prod")
+        #expect(pin["commit"]?.count == 40 && pin["tree"]?.count == 40)
+        #expect(pin["url"] == "https://git.example.com/pets/cat.git", "the original URL, not the mirror")
+
+        let (_, again) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
+        #expect((again["files"] as? [String: [String]])?["unchanged"]?.count == 6)
+
+        let (installed, installReport) = try json(["install", "-C", cluster, "--format", "json", "prod"])
+        #expect(installed.succeeded)
+        #expect((installReport["components"] as? [[String: Any]])?.count == components.count)
+
+        try "name: [broken\n".write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
+        let (failed, failure) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
+        #expect(failed.termination == .exited(1))
+        let errors = try #require(failure["errors"] as? [[String: Any]])
+        #expect(errors.count == 1)
+        #expect(errors.first?["kind"] as? String == "definition")
+        #expect((errors.first?["message"] as? String)?.contains("did not find expected") == true)
+    }
+
     @Test func stdoutPrintsTheStreamAndWritesNothing() throws {
         let (scratch, cluster) = try example()
         let result = try hld(["generate", "-C", cluster, "--stdout", "dev"], cache: scratch.appending("cache"))
