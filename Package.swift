@@ -1,6 +1,15 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+/// Upcoming language features the modules are held to: `any` spelled out for
+/// existentials, imports internal unless declared public, and members visible only
+/// through modules a file imports itself.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
 let package = Package(
     name: "hld",
     platforms: [.macOS(.v15)],
@@ -34,7 +43,8 @@ let package = Package(
                 "Git",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-            ]
+            ],
+            swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "HLDCLI",
@@ -43,7 +53,8 @@ let package = Package(
                 "Git",
                 "YAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: strictSettings
         ),
         // Loopback servers (git daemon, smart HTTP, plain HTTP) and git fixtures for tests.
         .target(name: "TestSupport", path: "Tests/Support", exclude: ["git_http_server.py"]),

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where hld keeps its cache: `--cache-dir`, else `$HLD_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/hld`, else `~/.cache/hld`.

@@ -1,5 +1,5 @@
 import Foundation
-import YAML
+public import YAML
 
 /// What a component renders with (`type`, or the deprecated `generator`).
 public enum ComponentType: String, Sendable, CaseIterable {
@@ -64,7 +64,7 @@ public struct ComponentDefinition: Sendable {
 public enum ComponentFile {
     /// The component file in `directory`: `component.yaml` (preferred, with a warning when
     /// `component.json` exists too) or `component.json`; nil when there is neither.
-    public static func find(in directory: String, diagnostics: DiagnosticsSink) -> String? {
+    public static func find(in directory: String, diagnostics: any DiagnosticsSink) -> String? {
         let yaml = directory + "/component.yaml"
         let json = directory + "/component.json"
         let fm = FileManager.default
@@ -78,7 +78,7 @@ public enum ComponentFile {
     }
 
     /// Loads and validates the component file at `path`.
-    public static func load(_ path: String, displayPath: String? = nil, diagnostics: DiagnosticsSink) throws(HLDError) -> ComponentDefinition {
+    public static func load(_ path: String, displayPath: String? = nil, diagnostics: any DiagnosticsSink) throws(HLDError) -> ComponentDefinition {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw HLDError("\(displayPath ?? path): cannot read the component file")
         }
@@ -86,7 +86,7 @@ public enum ComponentFile {
     }
 
     /// Parses and validates a component file's text.
-    public static func parse(bytes: [UInt8], file: String, format: SourceFormat, diagnostics: DiagnosticsSink) throws(HLDError) -> ComponentDefinition {
+    public static func parse(bytes: [UInt8], file: String, format: SourceFormat, diagnostics: any DiagnosticsSink) throws(HLDError) -> ComponentDefinition {
         let node: Node
         do {
             let documents = try DocumentReader(bytes: bytes, file: file, format: format).readAll()
@@ -108,7 +108,7 @@ public enum ComponentFile {
     private static let knownKeys = ["name", "type", "generator", "method", "source", "path", "version",
                                     "branch", "hooks", "subcomponents", "repositories"]
 
-    static func definition(from node: Node, file: String, caseInsensitive: Bool, diagnostics: DiagnosticsSink, isRoot: Bool) throws(HLDError) -> ComponentDefinition {
+    static func definition(from node: Node, file: String, caseInsensitive: Bool, diagnostics: any DiagnosticsSink, isRoot: Bool) throws(HLDError) -> ComponentDefinition {
         func at(_ node: Node) -> SourceLocation { SourceLocation(file: file, line: node.mark.line, column: node.mark.column) }
         guard let pairs = node.pairs else {
             throw HLDError(at(node), "a component must be a mapping (name, type, subcomponents, …), not \(node.kindName)")

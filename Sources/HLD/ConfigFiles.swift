@@ -1,5 +1,5 @@
 import Foundation
-import YAML
+public import YAML
 
 /// One config layer: a parsed `config/<env>.yaml` (or `.json`), or what a parent passes down.
 public struct ConfigLayer: Sendable {
@@ -17,7 +17,7 @@ public struct ConfigLayer: Sendable {
 public enum ConfigFiles {
     /// `config/<name>.yaml`, else `config/<name>.json`, in `directory`; nil when neither
     /// exists (a missing environment file is not an error, as in Fabrikate).
-    public static func load(_ name: String, in directory: String, display: String, diagnostics: DiagnosticsSink) throws(HLDError) -> ConfigLayer? {
+    public static func load(_ name: String, in directory: String, display: String, diagnostics: any DiagnosticsSink) throws(HLDError) -> ConfigLayer? {
         let fm = FileManager.default
         for ext in ["yaml", "json"] {
             let path = "\(directory)/config/\(name).\(ext)"
@@ -47,7 +47,7 @@ public enum ConfigFiles {
     static let structKeys = ["namespace", "injectNamespace", "disabled", "config", "subcomponents", "version", "branch", "source"]
 
     /// Checks the shape of a config struct (and its subcomponents, recursively).
-    public static func validate(_ node: Node, file: String, diagnostics: DiagnosticsSink, path: String = "") throws(HLDError) {
+    public static func validate(_ node: Node, file: String, diagnostics: any DiagnosticsSink, path: String = "") throws(HLDError) {
         func at(_ node: Node) -> SourceLocation { SourceLocation(file: file, line: node.mark.line, column: node.mark.column) }
         if node.isNull { return }
         guard let pairs = node.pairs else {
@@ -114,7 +114,7 @@ extension ConfigFiles {
     /// subcomponent of the component it configures: a misspelt name would silently leave
     /// that subcomponent unconfigured. Checked in every component's own files, down the
     /// tree as far as the entries reach.
-    static func checkSubcomponentNames(in tree: ResolvedComponent, diagnostics: DiagnosticsSink) {
+    static func checkSubcomponentNames(in tree: ResolvedComponent, diagnostics: any DiagnosticsSink) {
         for component in tree.flattened {
             for layer in component.origin.layers {
                 check(layer.node, file: layer.file, against: component, path: "", diagnostics: diagnostics)
@@ -122,7 +122,7 @@ extension ConfigFiles {
         }
     }
 
-    private static func check(_ node: Node, file: String, against component: ResolvedComponent, path: String, diagnostics: DiagnosticsSink) {
+    private static func check(_ node: Node, file: String, against component: ResolvedComponent, path: String, diagnostics: any DiagnosticsSink) {
         guard let entries = node["subcomponents"]?.pairs else { return }
         let names = component.definition.subcomponents.map(\.name)
         for entry in entries {

@@ -1,4 +1,4 @@
-import YAML
+public import YAML
 
 /// Config layering exactly as Fabrikate did it (SPEC §1.2), as pure functions over YAML
 /// values. "Higher" is the layer that wins: what the parent passes down beats the first

@@ -1,5 +1,5 @@
 import Foundation
-import YAML
+public import YAML
 
 /// A warning (or, in `--format json`, an error) as data: what, where, and for which
 /// component. The CLI decides how to print it.
@@ -27,11 +27,11 @@ public protocol DiagnosticsSink: Sendable {
     func warning(_ message: String)
     func progress(_ message: String)
     /// A sink whose warnings belong to the component at `position` in the tree.
-    func scoped(to position: [Int]) -> DiagnosticsSink
+    func scoped(to position: [Int]) -> any DiagnosticsSink
 }
 
 extension DiagnosticsSink {
-    public func scoped(to position: [Int]) -> DiagnosticsSink { self }
+    public func scoped(to position: [Int]) -> any DiagnosticsSink { self }
 }
 
 /// Keeps every diagnostic, for tests and for callers that print at the end.
@@ -57,17 +57,17 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     // Guarded by `lock`; the class is Sendable because every access takes it.
     private let lock = NSLock()
     private var held: [Diagnostic] = []
-    private let base: DiagnosticsSink
+    private let base: any DiagnosticsSink
     let strict: Bool
 
-    init(_ base: DiagnosticsSink, strict: Bool) {
+    init(_ base: any DiagnosticsSink, strict: Bool) {
         self.base = base
         self.strict = strict
     }
 
     func warning(_ message: String) { add(Diagnostic(message: message)) }
     func progress(_ message: String) { base.progress(message) }
-    func scoped(to position: [Int]) -> DiagnosticsSink { Scoped(owner: self, position: position) }
+    func scoped(to position: [Int]) -> any DiagnosticsSink { Scoped(owner: self, position: position) }
 
     fileprivate func add(_ diagnostic: Diagnostic) { lock.withLock { held.append(diagnostic) } }
 
@@ -100,7 +100,7 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
 
         func warning(_ message: String) { owner.add(Diagnostic(message: message, position: position)) }
         func progress(_ message: String) { owner.progress(message) }
-        func scoped(to position: [Int]) -> DiagnosticsSink { Scoped(owner: owner, position: position) }
+        func scoped(to position: [Int]) -> any DiagnosticsSink { Scoped(owner: owner, position: position) }
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Git
-import YAML
+public import YAML
 
 /// One manifest document with where it came from (`# Source:`).
 public struct RenderedDocument: Sendable {
@@ -11,7 +11,7 @@ public struct RenderedDocument: Sendable {
 /// Runs each component's generator and hooks, reading only what the resolve stage pinned.
 struct Generators: Sendable {
     let runner: any ProcessRunner
-    let diagnostics: DiagnosticsSink
+    let diagnostics: any DiagnosticsSink
     let renderers: Renderers
 
     /// The same generators reporting for the component at `position` in the tree.

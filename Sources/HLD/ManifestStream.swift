@@ -20,7 +20,7 @@ enum ManifestStream {
         var format: SourceFormat = .yaml
     }
 
-    static func documents(_ bytes: [UInt8], _ origin: Origin, diagnostics: DiagnosticsSink) throws(HLDError) -> [RenderedDocument] {
+    static func documents(_ bytes: [UInt8], _ origin: Origin, diagnostics: any DiagnosticsSink) throws(HLDError) -> [RenderedDocument] {
         let reader = DocumentReader(bytes: bytes, file: origin.file, format: origin.format, duplicateKeys: .lastWins)
         let templates = origin.helmTemplates ? LineIndex(bytes).helmTemplates() : []
         func template(at line: Int) -> String? { line >= 1 && line < templates.count ? templates[line] : nil }
@@ -50,7 +50,7 @@ extension ManifestStream {
     /// A file that belongs to another tool (a chart's Chart.yaml or requirements.yaml, a
     /// kustomization, a repository index), read as that tool reads it: one document, a
     /// key given twice is a warning and the last value wins.
-    static func foreignFile(_ bytes: [UInt8], file: String, component: String, diagnostics: DiagnosticsSink) throws(YAMLError) -> Node {
+    static func foreignFile(_ bytes: [UInt8], file: String, component: String, diagnostics: any DiagnosticsSink) throws(YAMLError) -> Node {
         let reader = DocumentReader(bytes: bytes, file: file, duplicateKeys: .lastWins)
         let node = try reader.next() ?? .null
         for duplicate in reader.duplicates {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Git
 import YAML
 
@@ -17,7 +17,7 @@ public struct MaterializeOptions: Sendable {
     /// The environment credentials and mirrors are read from.
     public var processEnvironment: [String: String]
     public var runner: any ProcessRunner
-    public var diagnostics: DiagnosticsSink
+    public var diagnostics: any DiagnosticsSink
     /// `--helm` / `--kustomize`: explicit tool paths (else HLD_HELM / HLD_KUSTOMIZE, else PATH).
     public var helmPath: String?
     public var kustomizePath: String?
@@ -27,7 +27,7 @@ public struct MaterializeOptions: Sendable {
 
     public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
                 allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
-                runner: any ProcessRunner = SubprocessRunner(), diagnostics: DiagnosticsSink,
+                runner: any ProcessRunner = SubprocessRunner(), diagnostics: any DiagnosticsSink,
                 helmPath: String? = nil, kustomizePath: String? = nil) {
         self.helmPath = helmPath
         self.kustomizePath = kustomizePath

@@ -1,4 +1,4 @@
-import YAML
+public import YAML
 
 /// `injectNamespace`: stamp `metadata.namespace` on namespaced resources that lack one.
 /// Unlike Fabrikate, cluster-scoped kinds are left alone (SPEC §3).

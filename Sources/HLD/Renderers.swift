@@ -9,7 +9,7 @@ struct Renderers: Sendable {
     let toolchain: Toolchain
     let cache: RenderCache
     let runner: any ProcessRunner
-    var diagnostics: DiagnosticsSink
+    var diagnostics: any DiagnosticsSink
     /// A private directory for this run: Helm homes and values files.
     let scratch: String
     /// Where charts assembled with their dependencies are kept.
@@ -77,7 +77,7 @@ struct Renderers: Sendable {
 
     /// helm's whole output read as one YAML stream, each document attributed to the
     /// template its `# Source:` comment names.
-    static func helmDocuments(_ output: [UInt8], component: ResolvedComponent, diagnostics: DiagnosticsSink) throws(HLDError) -> [RenderedDocument] {
+    static func helmDocuments(_ output: [UInt8], component: ResolvedComponent, diagnostics: any DiagnosticsSink) throws(HLDError) -> [RenderedDocument] {
         try ManifestStream.documents(output, .init(component: component.componentPath, file: "helm output of \(component.componentPath)",
                                                    source: component.componentPath, helmTemplates: true), diagnostics: diagnostics)
     }

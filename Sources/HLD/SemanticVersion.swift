@@ -1,3 +1,4 @@
+import Foundation
 /// A semantic version (`1.2.3`, `v1.2.3-rc.1+build`), ordered by SemVer 2.0 precedence.
 public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var major: Int

@@ -9,12 +9,12 @@ final class SourceFetcher: Sendable {
     let cacheRoot: URL
     let network: Network
     let credentials: GitCredentials
-    let diagnostics: DiagnosticsSink
+    let diagnostics: any DiagnosticsSink
     let repositories: ChartRepositories
     let registries: OCIRegistries
     private let mirrors: MirrorCacheHolder
 
-    init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: DiagnosticsSink) {
+    init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink) {
         self.diagnostics = diagnostics
         self.cacheRoot = cacheRoot
         self.network = network

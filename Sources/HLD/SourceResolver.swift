@@ -8,7 +8,7 @@ import YAML
 /// generator reads. After this, rendering needs no network and no fetcher.
 struct SourceResolver: Sendable {
     let fetcher: SourceFetcher
-    var diagnostics: DiagnosticsSink
+    var diagnostics: any DiagnosticsSink
     /// The project root, for local pins.
     let root: String
 

@@ -11,7 +11,7 @@ struct TreeResolver: Sendable {
     let sources: SourceFetcher
     /// Fetches and pins what each component renders from.
     var pinning: SourceResolver
-    var diagnostics: DiagnosticsSink
+    var diagnostics: any DiagnosticsSink
 
     func resolve() async throws(HLDError) -> ResolvedComponent {
         guard let file = ComponentFile.find(in: root, diagnostics: diagnostics) else {
