@@ -61,7 +61,7 @@ public struct ComponentDefinition: Sendable {
 }
 
 /// Reads component files.
-public enum ComponentFile {
+enum ComponentFile {
     /// The component file in `directory`: `component.yaml` (preferred, with a warning when
     /// `component.json` exists too) or `component.json`; nil when there is neither.
     public static func find(in directory: String, diagnostics: any DiagnosticsSink) -> String? {

@@ -14,7 +14,7 @@ public struct ConfigLayer: Sendable {
 }
 
 /// Reads and checks config files.
-public enum ConfigFiles {
+enum ConfigFiles {
     /// `config/<name>.yaml`, else `config/<name>.json`, in `directory`; nil when neither
     /// exists (a missing environment file is not an error, as in Fabrikate).
     public static func load(_ name: String, in directory: String, display: String, diagnostics: any DiagnosticsSink) throws(HLDError) -> ConfigLayer? {

@@ -3,7 +3,7 @@ public import YAML
 /// Config layering exactly as Fabrikate did it (SPEC §1.2), as pure functions over YAML
 /// values. "Higher" is the layer that wins: what the parent passes down beats the first
 /// environment, which beats the next, which beats `common`.
-public enum ConfigMerge {
+enum ConfigMerge {
     /// Two layers disagree on what a key is (a map against a scalar or a list).
     public struct Conflict: Error, Sendable, Equatable {
         /// Keys from the layer's root to the conflicting value.

@@ -35,7 +35,7 @@ extension DiagnosticsSink {
 }
 
 /// Keeps every diagnostic, for tests and for callers that print at the end.
-public final class CollectedDiagnostics: DiagnosticsSink, @unchecked Sendable {
+final class CollectedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     // Guarded by `lock`; the class is Sendable because every access takes it.
     private let lock = NSLock()
     private var _warnings: [String] = []

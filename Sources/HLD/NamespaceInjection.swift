@@ -2,7 +2,7 @@ public import YAML
 
 /// `injectNamespace`: stamp `metadata.namespace` on namespaced resources that lack one.
 /// Unlike Fabrikate, cluster-scoped kinds are left alone (SPEC §3).
-public enum NamespaceInjection {
+enum NamespaceInjection {
     /// Kinds of the Kubernetes API (and common add-ons) that are not namespaced. A custom
     /// kind hld cannot know about is treated as namespaced.
     public static let clusterScopedKinds: Set<String> = [

@@ -1,6 +1,6 @@
 import Foundation
 /// A semantic version (`1.2.3`, `v1.2.3-rc.1+build`), ordered by SemVer 2.0 precedence.
-public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var major: Int
     public var minor: Int
     public var patch: Int
@@ -74,7 +74,7 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
 /// comparisons (`>=1.2 <2`), `~1.2`, `^1.2.3`, wildcards (`1.2.x`, `*`), hyphen ranges
 /// (`1.2 - 1.4`), `,`/space for "and", `||` for "or". Pre-releases match only when the
 /// constraint itself names one.
-public struct VersionConstraint: Sendable, CustomStringConvertible {
+struct VersionConstraint: Sendable, CustomStringConvertible {
     private struct Comparison: Sendable {
         enum Operator: Sendable { case eq, ne, gt, ge, lt, le }
         var op: Operator

@@ -1,5 +1,5 @@
 import Testing
-import HLD
+@testable import HLD
 
 @Suite struct BuildInfoTests {
     @Test func namesTheLibrariesLoadedAtRunTime() {

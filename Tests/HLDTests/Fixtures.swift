@@ -1,5 +1,5 @@
 import Foundation
-import HLD
+@testable import HLD
 import TestSupport
 import YAML
 
