@@ -35,12 +35,15 @@ let package = Package(
             providers: [.apt(["libgit2-dev"])]
         ),
         .target(name: "YAML", dependencies: ["CYAML"]),
-        .target(name: "Git", dependencies: ["CGit2", .product(name: "Crypto", package: "swift-crypto")]),
+        // The on-disk cache: layout, per-entry locks, atomic and verified entries.
+        .target(name: "CacheStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Git", dependencies: ["CGit2", "CacheStore", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "HLD",
             dependencies: [
                 "YAML",
                 "Git",
+                "CacheStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -58,7 +61,10 @@ let package = Package(
         ),
         // Loopback servers (git daemon, smart HTTP, plain HTTP) and git fixtures for tests.
         .target(name: "TestSupport", path: "Tests/Support", exclude: ["git_http_server.py"]),
+        // A second process on one cache, for CacheStoreTests only.
+        .executableTarget(name: "cache-store-probe", dependencies: ["CacheStore"], path: "Tests/CacheStoreProbe"),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "TestSupport", "cache-store-probe"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),
         .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "TestSupport"]),

@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 
 /// Where and how the git cache works.
@@ -35,15 +36,15 @@ public struct ResolvedSource: Sendable, Hashable {
 }
 
 /// The persistent, content-addressed git cache: one bare mirror per normalized URL
-/// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees/`).
+/// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees/`), both
+/// entries of the shared ``CacheStore``.
 ///
 /// Within one `MirrorCache` (one run), each URL is fetched at most once, however many
 /// components ask and however many ask at the same time; a full commit id the mirror
 /// already has needs no fetch at all. File locks make concurrent hld processes safe.
 public actor MirrorCache {
     public let options: MirrorCacheOptions
-    private let mirrorsRoot: String
-    private let treesRoot: String
+    private let store: CacheStore
     private var fetches: [String: Task<Void, any Error>] = [:]
     /// Keys of the URLs this cache contacted a server for, in order.
     public private(set) var contacted: [String] = []
@@ -52,8 +53,7 @@ public actor MirrorCache {
 
     public init(options: MirrorCacheOptions) throws(GitSourceError) {
         self.options = options
-        mirrorsRoot = options.root.appendingPathComponent("git/mirrors").path
-        treesRoot = options.root.appendingPathComponent("git/trees").path
+        store = CacheStore(root: options.root)
         if !options.useUserGitConfig {
             let empty = options.root.appendingPathComponent("git/no-config").path
             do {
@@ -67,7 +67,11 @@ public actor MirrorCache {
 
     /// The mirror directory for `url`.
     public nonisolated func mirrorPath(for url: GitURL) -> String {
-        mirrorsRoot + "/" + url.cacheName + ".git"
+        mirrorEntry(for: url).path
+    }
+
+    private nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
+        store.entry(.gitMirrors, name: url.cacheName)
     }
 
     /// The commit `ref` names, fetching the mirror first (once per run) unless the ref is a
@@ -109,12 +113,12 @@ public actor MirrorCache {
 
     /// Re-creates a damaged mirror from its remote.
     private func rebuild(_ url: GitURL, ref: GitRef) async throws(GitSourceError) {
-        let path = mirrorPath(for: url)
+        let mirror = mirrorEntry(for: url)
         let options = self.options
         do {
             let transport = try GitURL(options.rewrites.apply(url.original))
             _ = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, path: path, credentials: options.credentials, recreate: true)
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true)
             }
             recordDownload(url)
         } catch {
@@ -143,9 +147,9 @@ public actor MirrorCache {
     /// user of the same tree.
     public func export(_ url: GitURL, tree: ObjectID) async throws(GitSourceError) -> URL {
         let mirror = mirrorPath(for: url)
-        let treesRoot = self.treesRoot
+        let entry = store.entry(.gitTrees, name: tree.hex)
         let path = try await Self.blocking { () throws(GitSourceError) in
-            try MirrorStore.export(tree: tree, url: url, mirror: mirror, treesRoot: treesRoot)
+            try MirrorStore.export(tree: tree, url: url, mirror: mirror, entry: entry)
         }
         return URL(fileURLWithPath: path)
     }
@@ -162,7 +166,8 @@ public actor MirrorCache {
         if let running = fetches[url.key] {
             do { return try await running.value } catch { throw error as? GitSourceError ?? GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "\(error)") }
         }
-        let path = mirrorPath(for: url)
+        let mirror = mirrorEntry(for: url)
+        let path = mirror.path
         let options = self.options
         let task = Task<Void, any Error> {
             if options.offline {
@@ -174,7 +179,7 @@ public actor MirrorCache {
             let transport = try GitURL(options.rewrites.apply(url.original))
             self.recordContact(url)
             let outcome = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, path: path, credentials: options.credentials)
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials)
             }
             if outcome.downloaded { self.recordDownload(url) }
         }

@@ -1,3 +1,4 @@
+import CacheStore
 internal import CGit2
 import Foundation
 
@@ -17,13 +18,13 @@ enum MirrorStore {
 
     // MARK: mirrors
 
-    /// Brings the mirror at `path` up to date with the remote (creating it if missing or
+    /// Brings the mirror `entry` up to date with the remote (creating it if missing or
     /// broken), under the mirror's file lock.
-    static func update(url: GitURL, transport: GitURL, path: String, credentials: GitCredentials, recreate: Bool = false) throws(GitSourceError) -> FetchOutcome {
-        try makeParent(of: path, url: url)
-        let lock = try FileLock(path + ".lock")
-        defer { withExtendedLifetime(lock) {} }
-        CacheFiles.removeTemporaries(of: path)
+    static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, recreate: Bool = false) throws(GitSourceError) -> FetchOutcome {
+        let path = entry.path
+        let lock = try cacheStep(url) { () throws(CacheStoreError) in try entry.lock(.exclusive) }
+        defer { lock.release() }
+        entry.removeLeftovers()
         if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
             do {
@@ -32,12 +33,12 @@ enum MirrorStore {
                 throw error
             } catch {
                 // The mirror itself is broken (a killed fetch, a damaged disk): start over.
-                CacheFiles.remove(path)
+                entry.remove()
             }
         } else {
-            CacheFiles.remove(path)
+            entry.remove()
         }
-        let temporary = CacheFiles.temporary(for: path)
+        let temporary = entry.temporaryPath()
         let created: Repository
         do {
             created = try Repository.create(temporary, bare: true)
@@ -48,17 +49,26 @@ enum MirrorStore {
         do {
             outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials)
         } catch {
-            CacheFiles.remove(temporary)
+            CacheStore.removeTree(temporary)
             throw error
         }
         do {
             try Data(url.key.utf8).write(to: URL(fileURLWithPath: temporary + "/" + marker))
-            guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
         } catch {
-            CacheFiles.remove(temporary)
+            CacheStore.removeTree(temporary)
             throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot store the mirror in the cache: \(error)")
         }
+        try cacheStep(url) { () throws(CacheStoreError) in try entry.install(temporary) }
         return outcome
+    }
+
+    /// A cache store step whose failure becomes a git source error about `url`.
+    private static func cacheStep<T>(_ url: GitURL, _ step: () throws(CacheStoreError) -> T) throws(GitSourceError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: error.description)
+        }
     }
 
     /// A mirror that finished its first fetch and opens.
@@ -120,14 +130,6 @@ enum MirrorStore {
         guard let walker = FileManager.default.enumerator(atPath: path + "/refs") else { return }
         for case let relative as String in walker where relative.hasSuffix(".lock") {
             unlink(path + "/refs/" + relative)
-        }
-    }
-
-    private static func makeParent(of path: String, url: GitURL) throws(GitSourceError) {
-        do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        } catch {
-            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the cache directory: \(error.localizedDescription)")
         }
     }
 
@@ -307,36 +309,22 @@ enum MirrorStore {
 
     // MARK: export
 
-    /// The directory holding `tree`, exported once under `trees/<tree-id>` (atomically:
+    /// The directory holding `tree`, exported once as `entry` (`git/trees/<tree-id>`; atomically:
     /// written to a temporary sibling, made read-only, renamed into place).
-    static func export(tree: ObjectID, url: GitURL, mirror: String, treesRoot: String) throws(GitSourceError) -> String {
-        let target = treesRoot + "/" + tree.hex
-        if FileManager.default.fileExists(atPath: target) { return target }
+    static func export(tree: ObjectID, url: GitURL, mirror: String, entry: CacheEntry) throws(GitSourceError) -> String {
         do {
-            try FileManager.default.createDirectory(atPath: treesRoot, withIntermediateDirectories: true)
-        } catch {
-            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create \(treesRoot): \(error.localizedDescription)")
-        }
-        let lock = try FileLock(target + ".lock")
-        defer { withExtendedLifetime(lock) {} }
-        if FileManager.default.fileExists(atPath: target) { return target }
-        CacheFiles.removeTemporaries(of: target)
-        let temporary = CacheFiles.temporary(for: target)
-        do {
-            let repository = try Repository.open(mirror)
-            try write(tree: tree, from: repository, to: temporary, depth: 0)
-            chmod(temporary, 0o555)
-            guard rename(temporary, target) == 0 else {
-                throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot move the exported tree into the cache: \(String(cString: strerror(errno)))")
+            return try entry.createDirectory { temporary in
+                let repository = try Repository.open(mirror)
+                try write(tree: tree, from: repository, to: temporary, depth: 0)
+                chmod(temporary, 0o555)
             }
         } catch let error as GitSourceError {
-            CacheFiles.remove(temporary)
             throw error
+        } catch let error as CacheStoreError {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot store the exported tree in the cache: \(error)")
         } catch {
-            CacheFiles.remove(temporary)
             throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot export tree \(tree): \(error)")
         }
-        return target
     }
 
     private static func write(tree: ObjectID, from repository: Repository, to directory: String, depth: Int) throws {

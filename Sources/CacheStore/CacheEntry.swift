@@ -1,0 +1,228 @@
+import Foundation
+
+/// One entry of the cache: a file or directory `<kind directory>/<name>`, its lock file
+/// `<name>.lock` beside it, and the temporaries `<name>.tmp-<pid>-<random>` writers build
+/// it in.
+///
+/// The building blocks here do not lock by themselves: a writer holds ``lock(_:)`` while a
+/// temporary of the entry exists, which is what makes ``removeLeftovers()`` safe (every
+/// temporary it finds belongs to a writer that died).
+public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
+    public let kind: CacheStore.Kind
+    /// The directory holding the entry.
+    public let directory: String
+    /// The entry's file name, suffix included (`<hex>.tgz`, `<name>.git`).
+    public let name: String
+
+    init(kind: CacheStore.Kind, directory: String, name: String) {
+        self.kind = kind
+        self.directory = directory
+        self.name = name
+    }
+
+    /// The absolute path of the entry.
+    public var path: String { directory + "/" + name }
+
+    /// The lock file beside the entry; it is never removed, so every process locks the same file.
+    public var lockPath: String { path + ".lock" }
+
+    public var description: String { path }
+
+    /// The entry is there (a file, a directory or a link).
+    public var exists: Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    // MARK: locking
+
+    /// Shared locks may be held together; an exclusive lock excludes every other lock.
+    public enum LockMode: Sendable {
+        case shared
+        case exclusive
+    }
+
+    /// Blocks until this process holds the entry's `flock` in `mode` (creating the kind's
+    /// directory and the lock file if needed). The lock is held until
+    /// ``CacheEntryLock/release()`` or until the returned value is gone; write
+    /// `defer { lock.release() }` right after taking it.
+    public func lock(_ mode: LockMode = .exclusive) throws(CacheStoreError) -> CacheEntryLock {
+        try makeDirectory()
+        return try CacheEntryLock(path: lockPath, exclusive: mode == .exclusive)
+    }
+
+    /// Creates the kind's directory (and the cache root) if missing.
+    public func makeDirectory() throws(CacheStoreError) {
+        try Self.makeDirectories(directory)
+    }
+
+    /// `mkdir -p`, naming the first directory that cannot be made and why.
+    private static func makeDirectories(_ path: String) throws(CacheStoreError) {
+        func isDirectory() -> Bool {
+            var info = stat()
+            return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }
+        if mkdir(path, 0o755) == 0 { return }
+        switch errno {
+        case EEXIST where isDirectory():
+            return
+        case EEXIST:
+            throw CacheStoreError(what: "create the cache directory", path: path, reason: String(cString: strerror(ENOTDIR)))
+        case ENOENT:
+            let parent = (path as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != path else { throw .system("create the cache directory", path) }
+            try makeDirectories(parent)
+            if mkdir(path, 0o755) == 0 || (errno == EEXIST && isDirectory()) { return }
+            throw .system("create the cache directory", path)
+        default:
+            throw .system("create the cache directory", path)
+        }
+    }
+
+    // MARK: temporaries
+
+    /// A fresh temporary sibling: `<name>.tmp-<pid>-<random>`, in the same directory so that
+    /// renaming it into place is atomic.
+    public func temporaryPath() -> String {
+        "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Removes the temporaries interrupted writers left (call with the exclusive lock held).
+    public func removeLeftovers() {
+        let prefix = name + ".tmp-"
+        for sibling in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where sibling.hasPrefix(prefix) {
+            CacheStore.removeTree(directory + "/" + sibling)
+        }
+    }
+
+    /// Removes the entry (a read-only tree too); its lock file stays.
+    public func remove() {
+        CacheStore.removeTree(path)
+    }
+
+    /// Renames a finished `temporary` (from ``temporaryPath()``) to the entry: atomic, the
+    /// entry appears whole or not at all. On failure the temporary is removed.
+    public func install(_ temporary: String) throws(CacheStoreError) {
+        guard rename(temporary, path) == 0 else {
+            let error = CacheStoreError.system("move into place", path)
+            CacheStore.removeTree(temporary)
+            throw error
+        }
+    }
+
+    // MARK: files
+
+    /// The entry's bytes, or nil when it is missing or not a readable file.
+    public func read() -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    /// Replaces the entry with a file holding exactly `bytes`, mode `permissions`: written
+    /// to a temporary sibling (no fsync: the cache may lose a recent entry on a crash,
+    /// never hold a half one) and renamed into place. Call with the exclusive lock held.
+    public func write(_ bytes: [UInt8], permissions: Int = 0o644) throws(CacheStoreError) {
+        let temporary = temporaryPath()
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system("create", temporary) }
+        var failure: CacheStoreError?
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count, let base = buffer.baseAddress {
+                let written = Foundation.write(fd, base + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    failure = .system("write", temporary)
+                    return
+                }
+                offset += written
+            }
+        }
+        if failure == nil, fchmod(fd, mode_t(permissions)) != 0 { failure = .system("set the mode of", temporary) }
+        if close(fd) != 0, failure == nil { failure = .system("write", temporary) }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        try install(temporary)
+    }
+
+    /// ``write(_:permissions:)`` under the exclusive lock, removing leftovers first.
+    public func replace(with bytes: [UInt8], permissions: Int = 0o644) throws(CacheStoreError) {
+        let lock = try lock(.exclusive)
+        defer { lock.release() }
+        removeLeftovers()
+        try write(bytes, permissions: permissions)
+    }
+
+    /// The entry's bytes if `verify` accepts them (returning what to hand out); a rejected
+    /// entry is removed under the exclusive lock, unless a writer replaced it meanwhile.
+    func readVerified(_ verify: ([UInt8]) -> [UInt8]?) -> [UInt8]? {
+        guard let stored = read() else { return nil }
+        if let good = verify(stored) { return good }
+        guard let lock = try? lock(.exclusive) else { return nil }
+        defer { lock.release() }
+        guard let again = read() else { return nil }
+        if let good = verify(again) { return good }
+        unlink(path)
+        return nil
+    }
+
+    // MARK: directories
+
+    /// The entry as a directory, built once: when it is missing, `build` creates the
+    /// directory at the temporary path it is given (the path does not exist yet), and the
+    /// result is renamed into place under the exclusive lock. Concurrent callers wait and
+    /// find it built. A `build` that throws leaves nothing behind; its error is rethrown
+    /// as is, the store's own failures are ``CacheStoreError``. Read-only content is fine:
+    /// ``remove()`` can remove it.
+    @discardableResult
+    public func createDirectory(_ build: (_ temporary: String) throws -> Void) throws -> String {
+        if exists { return path }
+        let lock = try lock(.exclusive)
+        defer { lock.release() }
+        if exists { return path }
+        removeLeftovers()
+        let temporary = temporaryPath()
+        do {
+            try build(temporary)
+        } catch {
+            CacheStore.removeTree(temporary)
+            throw error
+        }
+        var info = stat()
+        guard lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            CacheStore.removeTree(temporary)
+            throw CacheStoreError(what: "build", path: path, reason: "the builder created no directory")
+        }
+        try install(temporary)
+        return path
+    }
+}
+
+/// A held `flock` on a cache entry's lock file (see ``CacheEntry/lock(_:)``), released by
+/// ``release()`` or when the value goes away.
+public final class CacheEntryLock {
+    private var descriptor: Int32
+
+    init(path: String, exclusive: Bool) throws(CacheStoreError) {
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("open the lock file", path) }
+        while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+            if errno == EINTR { continue }
+            let error = CacheStoreError.system("lock", path)
+            close(fd)
+            throw error
+        }
+        descriptor = fd
+    }
+
+    /// Releases the lock; calling it again does nothing.
+    public func release() {
+        guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+        descriptor = -1
+    }
+
+    deinit { release() }
+}
