@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import Git
 import YAML
@@ -37,14 +38,17 @@ actor ChartRepositories {
         var manifest: String? = nil
     }
 
-    private let cacheRoot: URL
+    private let store: CacheStore
     /// Mirrors, the offline check and the limiter. Cache keys and messages keep the
     /// original URL.
     private let network: Network
     private var indexes: [String: Task<[String: [ChartVersion]], any Error>] = [:]
+    /// One download per archive per run: tasks of this process share it, and the entry's
+    /// file lock serializes processes (a task never blocks on a lock another task holds).
+    private var downloads: [String: Task<Archive, any Error>] = [:]
 
-    init(cacheRoot: URL, network: Network) {
-        self.cacheRoot = cacheRoot
+    init(store: CacheStore, network: Network) {
+        self.store = store
         self.network = network
     }
 
@@ -72,7 +76,19 @@ actor ChartRepositories {
             }
             chosen = latest
         }
-        return try await download(chosen, repository: repository)
+        let key = chosen.digest?.lowercased() ?? "\(repository)|\(chosen.name)|\(chosen.version.original)"
+        let task: Task<Archive, any Error>
+        if let running = downloads[key] {
+            task = running
+        } else {
+            task = Task { try await self.download(chosen, repository: repository) }
+            downloads[key] = task
+        }
+        do {
+            return try await task.value
+        } catch {
+            throw error as? ChartRepositoryError ?? ChartRepositoryError(.source, "\(error)")
+        }
     }
 
     private func index(_ repository: String) async throws(ChartRepositoryError) -> [String: [ChartVersion]] {
@@ -81,8 +97,8 @@ actor ChartRepositories {
         if let running = indexes[key] {
             task = running
         } else {
-            let cacheRoot = self.cacheRoot, network = self.network
-            task = Task { try await Self.loadIndex(key, cacheRoot: cacheRoot, network: network) }
+            let store = self.store, network = self.network
+            task = Task { try await Self.loadIndex(key, store: store, network: network) }
             indexes[key] = task
         }
         do {
@@ -92,14 +108,13 @@ actor ChartRepositories {
         }
     }
 
-    private static func loadIndex(_ repository: String, cacheRoot: URL, network: Network) async throws -> [String: [ChartVersion]] {
+    private static func loadIndex(_ repository: String, store: CacheStore, network: Network) async throws -> [String: [ChartVersion]] {
         let shown = GitURL.redact(repository)
-        let file = cacheRoot.appendingPathComponent("helm/indexes/\(sha256Hex(Data(repository.utf8))).yaml")
         let retired = RetiredRepositories.hint(for: repository, rewrites: network.rewrites)
         var bytes: [UInt8]
         // Online, the index is read afresh once per run; offline, the cached copy is used.
-        if network.offline, let cached = FileManager.default.contents(atPath: file.path) {
-            bytes = [UInt8](cached)
+        if network.offline, let cached = store.record(.chartIndexes, key: repository) {
+            bytes = cached
         } else {
             let status: Int, body: Data
             do {
@@ -111,8 +126,7 @@ actor ChartRepositories {
                 throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(retired)")
             }
             bytes = [UInt8](body)
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try AtomicFile.write(bytes, to: file.path)
+            try store.setRecord(.chartIndexes, key: repository, bytes)
         }
         let node: Node
         do {
@@ -136,13 +150,22 @@ actor ChartRepositories {
     /// Downloads (or finds in the cache) one chart archive, checking its digest.
     private func download(_ chart: ChartVersion, repository: String) async throws(ChartRepositoryError) -> Archive {
         let shown = GitURL.redact(repository)
-        let store = cacheRoot.appendingPathComponent("helm/charts")
-        if let digest = chart.digest {
-            let path = store.appendingPathComponent("\(digest).tgz").path
-            if let cached = FileManager.default.contents(atPath: path) {
-                if sha256Hex(cached) == digest.lowercased() { return Archive(path: path, digest: digest, version: chart.version.original) }
-                unlink(path)  // damaged: download it again
+        // Under the entry's lock, so that processes sharing the cache download it once;
+        // a damaged entry is discarded and downloaded again.
+        let entry = chart.digest.flatMap { store.entry(.chartArchives, digest: $0) }
+        let lock: CacheEntryLock?
+        do {
+            lock = try entry?.lock(.exclusive)
+        } catch {
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(error)")
+        }
+        defer { lock?.release() }
+        if let entry, let digest = chart.digest?.lowercased() {
+            // Checked here rather than with `store.get`, which would take the lock again.
+            if let bytes = entry.read(), CacheStore.sha256(bytes) == digest {
+                return Archive(path: entry.path, digest: digest, version: chart.version.original)
             }
+            entry.remove()
         }
         // Relative archive URLs are relative to the repository's own (original) URL; the
         // mirrors then rewrite relative and absolute ones alike, so an index that names
@@ -164,14 +187,14 @@ actor ChartRepositories {
         if let expected = chart.digest, expected.lowercased() != digest {
             throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version) from \(shown) does not match the digest in the repository index (expected \(expected), got \(digest)); the archive may have been tampered with")
         }
-        let path = store.appendingPathComponent("\(digest).tgz").path
+        let stored = store.entry(.chartArchives, name: digest)
         do {
-            try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
-            try AtomicFile.write([UInt8](body), to: path)
+            // The lock is already held when the index named a digest.
+            if lock != nil { try stored.write([UInt8](body)) } else { try store.put(.chartArchives, [UInt8](body)) }
         } catch {
             throw ChartRepositoryError(.source, "cannot store chart \(chart.name) in the cache: \(error)")
         }
-        return Archive(path: path, digest: digest, version: chart.version.original)
+        return Archive(path: stored.path, digest: digest, version: chart.version.original)
     }
 }
 

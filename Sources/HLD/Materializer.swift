@@ -1,3 +1,4 @@
+import CacheStore
 public import Foundation
 import Git
 import YAML
@@ -146,9 +147,9 @@ public enum Materializer {
             let renderers = Renderers(
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
-                cache: RenderCache(root: options.cacheRoot.appendingPathComponent("renders")),
+                cache: RenderCache(store: fetcher.store),
                 runner: options.runner, diagnostics: diagnostics, scratch: scratch,
-                assembled: options.cacheRoot.appendingPathComponent("helm/assembled"))
+                store: fetcher.store)
             generators = Generators(runner: options.runner, diagnostics: diagnostics, renderers: renderers)
         }
 
@@ -251,7 +252,7 @@ struct HookWorkspace {
             for (index, root) in roots.sorted().enumerated() {
                 let copy = "\(base)/\(index)"
                 try fm.copyItem(atPath: root, toPath: copy)
-                try AtomicFile.makeWritable(copy)
+                try CacheStore.makeWritable(copy)
                 copies[root] = copy
             }
         } catch {

@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import Git
 
@@ -15,7 +16,7 @@ actor OCIRegistries {
     static let manifestMediaType = "application/vnd.oci.image.manifest.v1+json"
     static let chartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 
-    private let cacheRoot: URL
+    private let store: CacheStore
     private let network: Network
     private var offline: Bool { network.offline }
     private var rewrites: URLRewrites { network.rewrites }
@@ -24,8 +25,8 @@ actor OCIRegistries {
     /// Bearer tokens by registry host and repository.
     private var tokens: [String: String] = [:]
 
-    init(cacheRoot: URL, network: Network) {
-        self.cacheRoot = cacheRoot
+    init(store: CacheStore, network: Network) {
+        self.store = store
         self.network = network
     }
 
@@ -66,10 +67,10 @@ actor OCIRegistries {
         let original = try OCIReference(reference)
         let pin = try Self.pinnedDigest(original, version: version, shown: shown)
         let named = shown + (version.map { " \($0)" } ?? "")
-        let recordFile = cacheRoot.appendingPathComponent("helm/oci/\(sha256Hex(Data("\(shown)@\(version ?? "")".utf8)))")
+        let recordKey = "\(shown)@\(version ?? "")"
 
-        if let data = FileManager.default.contents(atPath: recordFile.path),
-           let record = try? JSONDecoder().decode(Resolution.self, from: data), let layer = Self.hex(of: record.layer) {
+        if let data = store.record(.ociRecords, key: recordKey),
+           let record = try? JSONDecoder().decode(Resolution.self, from: Data(data)), let layer = Self.hex(of: record.layer) {
             switch cachedArchive(layer) {
             case .valid(let path):
                 // A digest names immutable content; a tag may have moved, so it is asked again online.
@@ -123,8 +124,7 @@ actor OCIRegistries {
         }
         let record = Resolution(reference: shown, version: version ?? "", manifest: manifestDigest, layer: layer.digest, chartVersion: chartVersion)
         do {
-            try FileManager.default.createDirectory(at: recordFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try AtomicFile.write([UInt8](try JSONEncoder().encode(record)), to: recordFile.path)
+            try store.setRecord(.ociRecords, key: recordKey, [UInt8](try JSONEncoder().encode(record)))
         } catch {
             throw HLDError("cannot record the resolution of \(named) in the cache: \(error)")
         }
@@ -224,26 +224,21 @@ actor OCIRegistries {
         guard actual == hex else {
             throw HLDError("\(context): the chart archive the registry sent does not match its digest \(digest) (got sha256:\(actual)); the registry's copy may be damaged or tampered with")
         }
-        let store = cacheRoot.appendingPathComponent("helm/charts")
-        let path = store.appendingPathComponent("\(hex).tgz").path
         do {
-            try FileManager.default.createDirectory(at: store, withIntermediateDirectories: true)
-            try AtomicFile.write([UInt8](response.body), to: path)
+            try store.put(.chartArchives, [UInt8](response.body))
         } catch {
             throw HLDError("cannot store the chart archive of \(context) in the cache: \(error)")
         }
-        return path
+        return store.entry(.chartArchives, name: hex).path
     }
 
     private enum CachedArchive { case valid(String), damaged, missing }
 
     /// The archive `<hex>.tgz` if its bytes still hash to `hex`; a damaged one is removed.
     private func cachedArchive(_ hex: String) -> CachedArchive {
-        let path = cacheRoot.appendingPathComponent("helm/charts/\(hex).tgz").path
-        guard let bytes = FileManager.default.contents(atPath: path) else { return .missing }
-        if sha256Hex(bytes) == hex { return .valid(path) }
-        unlink(path)
-        return .damaged
+        let entry = store.entry(.chartArchives, name: hex)
+        guard entry.exists else { return .missing }
+        return store.get(.chartArchives, digest: hex) != nil ? .valid(entry.path) : .damaged
     }
 
     // MARK: HTTP

@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import Git
 import YAML
@@ -13,7 +14,7 @@ struct Renderers: Sendable {
     /// A private directory for this run: Helm homes and values files.
     let scratch: String
     /// Where charts assembled with their dependencies are kept.
-    let assembled: URL
+    let store: CacheStore
 
     static let kustomizationFiles = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
 
@@ -45,7 +46,7 @@ struct Renderers: Sendable {
         } else {
             let valuesFile = scratch + "/values-\(key.prefix(16)).yaml"
             do {
-                try AtomicFile.write(Array(values.utf8), to: valuesFile, mode: 0o600)
+                try Self.writePrivate(Array(values.utf8), to: valuesFile)
             } catch {
                 throw HLDError(component: component.componentPath, "cannot write the values file: \(error)")
             }
@@ -99,33 +100,32 @@ struct Renderers: Sendable {
     }
 
     /// A copy of the chart directory with its fetched dependencies in `charts/`, made once
-    /// per content under `helm/assembled/` (the source tree is never changed).
+    /// per content in the cache's assembled charts (the source tree is never changed).
     private func assemble(_ directory: String, contentKey: String, dependencies: [ChartDependency], component: ResolvedComponent) throws(HLDError) -> Chart {
         let keys = dependencies.map { "\($0.name)=\($0.contentKey ?? "dir:" + DirectoryHash.of([$0.path]))" }
-        let key = RenderCache.key([contentKey] + keys)
-        let target = assembled.appendingPathComponent(key).path
+        let entry = store.entry(.assembledCharts, key: CacheStore.key([contentKey] + keys))
         let fm = FileManager.default
-        if !fm.fileExists(atPath: target) {
-            let temporary = target + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            do {
-                try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        do {
+            try entry.createDirectory { temporary in
                 try fm.copyItem(atPath: directory, toPath: temporary)
-                try AtomicFile.makeWritable(temporary)
+                try CacheStore.makeWritable(temporary)
                 try fm.createDirectory(atPath: temporary + "/charts", withIntermediateDirectories: true)
                 for dependency in dependencies {
                     let name = URL(fileURLWithPath: dependency.path).lastPathComponent
                     try fm.copyItem(atPath: dependency.path, toPath: temporary + "/charts/" + (dependency.path.hasSuffix(".tgz") ? "\(dependency.name)-\(name)" : name))
                 }
-                if rename(temporary, target) != 0 && !fm.fileExists(atPath: target) {
-                    throw HLDError("rename failed: \(String(cString: strerror(errno)))")
-                }
-                try? fm.removeItem(atPath: temporary)
-            } catch {
-                try? fm.removeItem(atPath: temporary)
-                throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)")
             }
+        } catch {
+            throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)")
         }
-        return Chart(reference: target, contentKey: "assembled:" + key)
+        return Chart(reference: entry.path, contentKey: "assembled:" + entry.name)
+    }
+
+    /// A file only this user may read (values may hold secrets), in the run's scratch directory.
+    static func writePrivate(_ bytes: [UInt8], to path: String) throws(HLDError) {
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw HLDError("cannot write \(path)")
+        }
     }
 
     // MARK: kustomize
@@ -172,7 +172,7 @@ struct Renderers: Sendable {
                 cleanup = directory
                 do {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    try AtomicFile.write(Array(overlay.utf8), to: directory + "/kustomization.yaml")
+                    try Self.writePrivate(Array(overlay.utf8), to: directory + "/kustomization.yaml")
                 } catch {
                     throw HLDError(component: component.componentPath, "cannot write the overlay: \(error)")
                 }

@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import Git
 import YAML
@@ -7,6 +8,7 @@ import YAML
 /// (offline check, limiter, mirrors). Only the resolve stage uses it.
 final class SourceFetcher: Sendable {
     let cacheRoot: URL
+    let store: CacheStore
     let network: Network
     let credentials: GitCredentials
     let diagnostics: any DiagnosticsSink
@@ -17,10 +19,11 @@ final class SourceFetcher: Sendable {
     init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink) {
         self.diagnostics = diagnostics
         self.cacheRoot = cacheRoot
+        self.store = CacheStore(root: cacheRoot)
         self.network = network
         self.credentials = credentials
-        self.repositories = ChartRepositories(cacheRoot: cacheRoot, network: network)
-        self.registries = OCIRegistries(cacheRoot: cacheRoot, network: network)
+        self.repositories = ChartRepositories(store: store, network: network)
+        self.registries = OCIRegistries(store: store, network: network)
         self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites))
     }
 
@@ -76,19 +79,16 @@ final class SourceFetcher: Sendable {
         guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, component: component, "source \(shown) is not an http(s) URL")
         }
-        let urlKey = sha256Hex(Data(urlString.utf8))
-        let index = cacheRoot.appendingPathComponent("http/urls/\(urlKey)")
-        let objects = cacheRoot.appendingPathComponent("http/objects")
+        // The URL's record names the content's digest; the content is stored by digest.
         if network.offline {
-            guard let hash = try? String(contentsOf: index, encoding: .utf8),
-                  let data = FileManager.default.contents(atPath: objects.appendingPathComponent(hash).path) else {
+            guard let record = store.record(.httpURLs, key: urlString), let hash = String(validating: record, as: UTF8.self),
+                  let entry = store.entry(.httpObjects, digest: hash), entry.exists else {
                 throw HLDError(location, component: component, "\(shown) is not in the cache and --offline forbids fetching it").kind(.source)
             }
-            guard sha256Hex(data) == hash else {
-                unlink(objects.appendingPathComponent(hash).path)
-                throw HLDError(location, component: component, "the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again")
+            guard store.get(.httpObjects, digest: hash) != nil else {
+                throw HLDError(location, component: component, "the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again").kind(.source)
             }
-            return (objects.appendingPathComponent(hash).path, hash)
+            return (entry.path, hash)
         }
         diagnostics.progress("\(component): downloading \(shown)")
         let status: Int, data: Data
@@ -100,16 +100,14 @@ final class SourceFetcher: Sendable {
         guard (200..<300).contains(status) else {
             throw HLDError(location, component: component, "downloading \(shown) returned HTTP status \(status)").kind(.source)
         }
-        let hash = sha256Hex(data)
+        let hash: String
         do {
-            try FileManager.default.createDirectory(at: objects, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: index.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try AtomicFile.write(Array(data), to: objects.appendingPathComponent(hash).path)
-            try AtomicFile.write(Array(hash.utf8), to: index.path)
+            hash = try store.put(.httpObjects, [UInt8](data))
+            try store.setRecord(.httpURLs, key: urlString, Array(hash.utf8))
         } catch {
-            throw HLDError("cannot store \(shown) in the cache: \(error)")
+            throw HLDError("cannot store \(shown) in the cache: \(error)").kind(.source)
         }
-        return (objects.appendingPathComponent(hash).path, hash)
+        return (store.entry(.httpObjects, name: hash).path, hash)
     }
 }
 
@@ -128,50 +126,6 @@ private actor MirrorCacheHolder {
             return created
         } catch {
             throw HLDError("\(error)")
-        }
-    }
-}
-
-/// Whole-file writes that readers never see half done: temp file + rename in the same
-/// directory.
-enum AtomicFile {
-    /// Makes a copied tree from the read-only cache writable again (symbolic links untouched).
-    static func makeWritable(_ path: String) throws {
-        chmod(path, 0o755)
-        for sub in try FileManager.default.subpathsOfDirectory(atPath: path) {
-            let full = path + "/" + sub
-            var info = stat()
-            guard lstat(full, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else { continue }
-            chmod(full, info.st_mode & S_IFMT == S_IFDIR ? 0o755 : (info.st_mode | 0o200) & 0o7777)
-        }
-    }
-
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw HLDError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var failure: String?
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count, let base = buffer.baseAddress {
-                let n = Foundation.write(fd, base + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-        }
-        close(fd)
-        if let failure {
-            unlink(temporary)
-            throw HLDError("cannot write \(path): \(failure)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw HLDError("cannot write \(path): \(reason)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import YAML
 
@@ -23,7 +24,7 @@ actor Toolchain {
     private var kustomize: Task<Result<Tool, HLDError>, Never>?
 
     init(helm: String?, kustomize: String?, environment: [String: String], runner: any ProcessRunner, cacheRoot: URL) {
-        self.versions = ToolVersionCache(root: cacheRoot.appendingPathComponent("tools"))
+        self.versions = ToolVersionCache(store: CacheStore(root: cacheRoot))
         self.helmPath = helm ?? environment["HLD_HELM"].flatMap { $0.isEmpty ? nil : $0 }
         self.kustomizePath = kustomize ?? environment["HLD_KUSTOMIZE"].flatMap { $0.isEmpty ? nil : $0 }
         self.environment = environment
@@ -122,28 +123,18 @@ actor Toolchain {
 }
 
 /// Rendered output stored under a hash of everything that determines it; a hit runs no
-/// process. Entries are written atomically and carry a checksum of their content: a
-/// damaged entry is discarded and rendered again.
+/// process. Entries are verified blobs of the cache store (atomic, locked, checksummed):
+/// a damaged entry is discarded and rendered again.
 struct RenderCache: Sendable {
-    let root: URL
-    private static let header = "hld-render sha256="
+    let store: CacheStore
 
     func lookup(_ key: String) -> [UInt8]? {
-        let path = root.appendingPathComponent(key).path
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let bytes = [UInt8](data)
-        if let newline = bytes.firstIndex(of: 0x0A) {
-            let header = String(decoding: bytes[..<newline], as: UTF8.self)
-            let body = Array(bytes[(newline + 1)...])
-            if header == Self.header + sha256Hex(body) { return body }
-        }
-        unlink(path)
-        return nil
+        store.verifiedBlob(.renders, key: key)
     }
 
     func store(_ key: String, _ bytes: [UInt8]) {
-        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try? AtomicFile.write(Array((Self.header + sha256Hex(bytes) + "\n").utf8) + bytes, to: root.appendingPathComponent(key).path)
+        // A render that cannot be cached is still a render: the next run makes it again.
+        try? store.setVerifiedBlob(.renders, key: key, bytes)
     }
 
     /// The key for a render: a hash over its inputs, each length-prefixed.
@@ -186,7 +177,7 @@ enum DirectoryHash {
 /// Tool versions remembered by the executable's identity (path, size, modification time,
 /// inode), so a warm run starts no process just to ask a tool its version.
 struct ToolVersionCache: Sendable {
-    let root: URL
+    let store: CacheStore
 
     private func key(_ executable: String) -> String? {
         let resolved = URL(fileURLWithPath: executable).resolvingSymlinksInPath().path
@@ -196,13 +187,12 @@ struct ToolVersionCache: Sendable {
     }
 
     func lookup(_ executable: String) -> String? {
-        guard let key = key(executable), let data = FileManager.default.contents(atPath: root.appendingPathComponent(key).path) else { return nil }
+        guard let key = key(executable), let data = store.record(.tools, key: key) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 
     func store(_ executable: String, _ version: String) {
         guard let key = key(executable) else { return }
-        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try? AtomicFile.write(Array(version.utf8), to: root.appendingPathComponent(key).path)
+        try? store.setRecord(.tools, key: key, Array(version.utf8))
     }
 }
