@@ -39,7 +39,9 @@ public struct CacheStore: Sendable {
         public var directory: String {
             switch self {
             case .gitMirrors: "git/mirrors"
-            case .gitTrees: "git/trees"
+            // v2: trees exported before links were judged on the whole tree may hold links
+            // that leave it; a new directory has every tree exported again.
+            case .gitTrees: "git/trees-v2"
             case .chartArchives: "helm/charts"
             case .chartIndexes: "helm/indexes"
             case .ociRecords: "helm/oci"

@@ -13,7 +13,8 @@ public struct GitSourceError: Error, Sendable, Equatable, CustomStringConvertibl
         case pathNotFound
         /// A `path` that leaves the fetched tree through `..`.
         case pathEscapes
-        /// A `path` that names a file or symbolic link instead of a directory.
+        /// A `path` that names a file or symbolic link instead of a directory, or goes
+        /// through a symbolic link (links in fetched trees are not followed).
         case notADirectory
         /// `--offline` and the cache does not have it.
         case notInCache

@@ -36,7 +36,7 @@ public struct ResolvedSource: Sendable, Hashable {
 }
 
 /// The persistent, content-addressed git cache: one bare mirror per normalized URL
-/// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees/`), both
+/// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees-v2/`), both
 /// entries of the shared ``CacheStore``.
 ///
 /// Within one `MirrorCache` (one run), each URL is fetched at most once, however many

@@ -288,8 +288,11 @@ enum MirrorStore {
         var walked: [String] = []
         for part in parts {
             guard current.kind == .directory else {
-                let kind = current.kind == .symlink ? "a symbolic link (not followed)" : "not a directory"
-                throw GitSourceError(url: url.redacted, ref: ref, kind: .pathNotFound, detail: "path \(path) does not exist: \(walked.joined(separator: "/")) is \(kind)")
+                let through = walked.joined(separator: "/")
+                if current.kind == .symlink {
+                    throw GitSourceError(url: url.redacted, ref: ref, kind: .notADirectory, detail: "path \(path) goes through \(through), a symbolic link; links in fetched trees are not followed, so write the path without it")
+                }
+                throw GitSourceError(url: url.redacted, ref: ref, kind: .pathNotFound, detail: "path \(path) does not exist: \(through) is not a directory")
             }
             let entries: [TreeEntry]
             do {
@@ -309,13 +312,13 @@ enum MirrorStore {
 
     // MARK: export
 
-    /// The directory holding `tree`, exported once as `entry` (`git/trees/<tree-id>`; atomically:
+    /// The directory holding `tree`, exported once as `entry` (`git/trees-v2/<tree-id>`; atomically:
     /// written to a temporary sibling, made read-only, renamed into place).
     static func export(tree: ObjectID, url: GitURL, mirror: String, entry: CacheEntry) throws(GitSourceError) -> String {
         do {
             return try entry.createDirectory { temporary in
                 let repository = try Repository.open(mirror)
-                try write(tree: tree, from: repository, to: temporary, depth: 0)
+                try write(tree: tree, from: repository, to: temporary, url: url)
                 chmod(temporary, 0o555)
             }
         } catch let error as GitSourceError {
@@ -327,20 +330,26 @@ enum MirrorStore {
         }
     }
 
-    private static func write(tree: ObjectID, from repository: Repository, to directory: String, depth: Int) throws {
+    /// Writes `tree` into the new directory `directory`. Every symbolic link is judged on
+    /// the whole tree first (`TreeLayout`): one is created only when its target, followed
+    /// through the tree's other links, stays inside the tree.
+    private static func write(tree: ObjectID, from repository: Repository, to directory: String, url: GitURL) throws {
+        let (layout, blobs) = try layout(of: tree, in: repository, url: url)
+        let links = layout.linkTargets()
         guard mkdir(directory, 0o755) == 0 else { throw posixError("mkdir", directory) }
-        for entry in try repository.entries(ofTree: tree) {
-            let path = directory + "/" + entry.name
-            switch entry.kind {
+        var directories: [String] = []
+        for index in 1..<layout.count {
+            let path = directory + "/" + layout.path(of: index)
+            switch layout.kind(of: index) {
             case .directory:
-                try write(tree: entry.id, from: repository, to: path, depth: depth + 1)
-                chmod(path, 0o555)
-            case .file, .executable:
-                let mode: mode_t = entry.kind == .executable ? 0o555 : 0o444
-                let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+                guard mkdir(path, 0o755) == 0 else { throw posixError("mkdir", path) }
+                directories.append(path)
+            case .file(let executable):
+                guard let blob = blobs[index] else { continue }
+                let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o600)
                 guard fd >= 0 else { throw posixError("open", path) }
                 defer { close(fd) }
-                try repository.withBlob(entry.id) { bytes in
+                try repository.withBlob(blob) { bytes in
                     var offset = 0
                     while offset < bytes.count, let base = bytes.baseAddress {
                         let n = Foundation.write(fd, base + offset, bytes.count - offset)
@@ -348,30 +357,45 @@ enum MirrorStore {
                         offset += n
                     }
                 }
-                fchmod(fd, mode)
-            case .symlink:
-                let target = String(decoding: try repository.blob(entry.id), as: UTF8.self)
-                // A link that stays inside the tree is kept; one that leaves it (absolute,
-                // or too many ..) is not created at all, so nothing can read through it.
-                if staysInside(target, depth: depth) {
-                    guard symlink(target, path) == 0 else { throw posixError("symlink", path) }
-                }
-            case .submodule:
-                continue
+                fchmod(fd, executable ? 0o555 : 0o444)
+            case .link(let target):
+                // A link that leaves the tree (absolute, climbing above the root, through
+                // another link that does, or a loop) is not created at all, so nothing can
+                // read through it.
+                guard links[index]?.isKept == true else { continue }
+                guard symlink(target, path) == 0 else { throw posixError("symlink", path) }
             }
         }
+        // Children before parents, once everything is written.
+        for path in directories.reversed() { chmod(path, 0o555) }
     }
 
-    /// True when a link at `depth` directories below the tree root with relative target
-    /// `target` resolves (lexically) inside the tree.
-    static func staysInside(_ target: String, depth: Int) -> Bool {
-        guard !target.hasPrefix("/") else { return false }
-        var level = depth
-        for part in target.split(separator: "/") {
-            if part == ".." { level -= 1 } else if part != "." { level += 1 }
-            if level < 0 { return false }
+    /// The whole of `tree` as a `TreeLayout` (link targets read), with each file's blob id
+    /// by entry index. Submodules are left out: an export has nothing at their place.
+    private static func layout(of tree: ObjectID, in repository: Repository, url: GitURL) throws -> (TreeLayout, [Int: ObjectID]) {
+        var layout = TreeLayout()
+        var blobs: [Int: ObjectID] = [:]
+        var pending = [(tree, TreeLayout.root)]
+        while let (id, parent) = pending.popLast() {
+            for entry in try repository.entries(ofTree: id) {
+                guard TreeLayout.isPlainName(entry.name) else {
+                    let prefix = layout.path(of: parent)
+                    throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot export tree \(tree): \(prefix.isEmpty ? "its root" : prefix) holds an entry named \(String(reflecting: entry.name)), which git refuses to check out")
+                }
+                switch entry.kind {
+                case .directory:
+                    pending.append((entry.id, layout.add(entry.name, .directory, in: parent)))
+                case .file, .executable:
+                    blobs[layout.add(entry.name, .file(executable: entry.kind == .executable), in: parent)] = entry.id
+                case .symlink:
+                    let target = String(decoding: try repository.blob(entry.id), as: UTF8.self)
+                    layout.add(entry.name, .link(target), in: parent)
+                case .submodule:
+                    continue
+                }
+            }
         }
-        return true
+        return (layout, blobs)
     }
 
     private static func posixError(_ call: String, _ path: String) -> GitSourceError {

@@ -197,10 +197,9 @@ extension Pin {
 /// through a symbolic link is outside.
 enum ExportedTreeContainment {
     static func contains(_ path: String, root: String) -> Bool {
-        let resolvedRoot = URL(fileURLWithPath: root).resolvingSymlinksInPath().path
-        // A path that does not exist cannot be read through a link; judge it lexically.
+        // A path that does not exist cannot be read through a link: the lexical check
+        // (done by the caller) decides, and the missing directory gets its own error.
         guard FileManager.default.fileExists(atPath: path) else { return true }
-        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        return resolved == resolvedRoot || resolved.hasPrefix(resolvedRoot + "/")
+        return ExportedTree.contains(path, root: root)
     }
 }

@@ -28,7 +28,7 @@ func temporaries(in directory: String) -> [String] {
     /// The directories earlier hld versions wrote; changing one orphans existing caches.
     @Test(arguments: [
         (CacheStore.Kind.gitMirrors, "git/mirrors/x.git"),
-        (.gitTrees, "git/trees/x"),
+        (.gitTrees, "git/trees-v2/x"),
         (.chartArchives, "helm/charts/x.tgz"),
         (.chartIndexes, "helm/indexes/x.yaml"),
         (.ociRecords, "helm/oci/x"),

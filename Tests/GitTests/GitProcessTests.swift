@@ -57,7 +57,7 @@ struct GitProcessTests {
         let mirrors = try FileManager.default.contentsOfDirectory(atPath: cache + "/git/mirrors").filter { $0.hasSuffix(".git") }
         #expect(mirrors.count == 5)
         for mirror in mirrors { try fsck(cache + "/git/mirrors/" + mirror, home: scratch.url) }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cache + "/git/trees").filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cache + "/git/trees-v2").filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
         let (code, again, err) = finish(try startFetch(arguments, scratch: scratch, name: "c"))
         #expect(code == 0)

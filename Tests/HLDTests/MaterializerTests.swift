@@ -124,7 +124,7 @@ import YAML
         // Allowed, it runs in a private copy of the fetched tree: the cache stays as fetched.
         let output = try await fixture.render([], allowHooks: true)
         #expect(output.resources == ["app/hooked.yaml": ["ConfigMap/hooked", "Secret/from-hook"]])
-        let trees = fixture.cache.appendingPathComponent("git/trees").path
+        let trees = fixture.cache.appendingPathComponent("git/trees-v2").path
         let exported = try FileManager.default.subpathsOfDirectory(atPath: trees)
         #expect(!exported.contains { $0.hasSuffix("made.yaml") })
     }
