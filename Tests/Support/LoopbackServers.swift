@@ -849,6 +849,14 @@ package final class StaticFileServer: Sendable {
     /// `http://127.0.0.1:<port>/<path>`.
     package func url(for path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
 
+    /// The request paths the server answered so far (`GET /a.tgz` lines of its log).
+    package func requests() -> [String] {
+        process.stderrLog().split(separator: "\n").compactMap { line in
+            guard let start = line.range(of: "\"GET ") else { return nil }
+            return line[start.upperBound...].split(separator: " ").first.map(String.init)
+        }
+    }
+
     package func stop() { process.terminate() }
 
     deinit { process.terminate() }
