@@ -116,8 +116,9 @@ extension ConfigFiles {
     /// tree as far as the entries reach.
     static func checkSubcomponentNames(in tree: ResolvedComponent, diagnostics: any DiagnosticsSink) {
         for component in tree.flattened {
+            let sink = diagnostics.scoped(to: component.position, component: component.componentPath)
             for layer in component.origin.layers {
-                check(layer.node, file: layer.file, against: component, path: "", diagnostics: diagnostics)
+                check(layer.node, file: layer.file, against: component, path: "", diagnostics: sink)
             }
         }
     }

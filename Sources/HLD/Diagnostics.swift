@@ -8,13 +8,16 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
 
     public var severity: Severity
     public var message: String
+    /// The component it is about (its path in the tree), when it is about one.
+    public var component: String?
     /// Where in the tree it was reported: child indexes from the root, so sorting by it
     /// is tree order.
     public var position: [Int]
 
-    public init(severity: Severity = .warning, message: String, position: [Int] = []) {
+    public init(severity: Severity = .warning, message: String, component: String? = nil, position: [Int] = []) {
         self.severity = severity
         self.message = message
+        self.component = component
         self.position = position
     }
 
@@ -26,12 +29,12 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
 public protocol DiagnosticsSink: Sendable {
     func warning(_ message: String)
     func progress(_ message: String)
-    /// A sink whose warnings belong to the component at `position` in the tree.
-    func scoped(to position: [Int]) -> any DiagnosticsSink
+    /// A sink whose warnings belong to the component `component` at `position` in the tree.
+    func scoped(to position: [Int], component: String?) -> any DiagnosticsSink
 }
 
 extension DiagnosticsSink {
-    public func scoped(to position: [Int]) -> any DiagnosticsSink { self }
+    public func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { self }
 }
 
 /// Keeps every diagnostic, for tests and for callers that print at the end.
@@ -67,7 +70,7 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
 
     func warning(_ message: String) { add(Diagnostic(message: message)) }
     func progress(_ message: String) { base.progress(message) }
-    func scoped(to position: [Int]) -> any DiagnosticsSink { Scoped(owner: self, position: position) }
+    func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { Scoped(owner: self, position: position, component: component) }
 
     fileprivate func add(_ diagnostic: Diagnostic) { lock.withLock { held.append(diagnostic) } }
 
@@ -97,10 +100,11 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     private struct Scoped: DiagnosticsSink {
         let owner: OrderedDiagnostics
         let position: [Int]
+        let component: String?
 
-        func warning(_ message: String) { owner.add(Diagnostic(message: message, position: position)) }
+        func warning(_ message: String) { owner.add(Diagnostic(message: message, component: component, position: position)) }
         func progress(_ message: String) { owner.progress(message) }
-        func scoped(to position: [Int]) -> any DiagnosticsSink { Scoped(owner: owner, position: position) }
+        func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { Scoped(owner: owner, position: position, component: component) }
     }
 }
 

@@ -15,10 +15,11 @@ struct Generators: Sendable {
     let renderers: Renderers
 
     /// The same generators reporting for the component at `position` in the tree.
-    func scoped(to position: [Int]) -> Generators {
+    func scoped(to component: ResolvedComponent) -> Generators {
+        let scoped = diagnostics.scoped(to: component.position, component: component.componentPath)
         var renderers = self.renderers
-        renderers.diagnostics = diagnostics.scoped(to: position)
-        return Generators(runner: runner, diagnostics: diagnostics.scoped(to: position), renderers: renderers)
+        renderers.diagnostics = scoped
+        return Generators(runner: runner, diagnostics: scoped, renderers: renderers)
     }
 
     /// The documents `component` renders (none for a container), with its namespace

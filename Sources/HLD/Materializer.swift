@@ -70,7 +70,7 @@ public enum Materializer {
             let workspace = try HookWorkspace(for: tree)
             defer { workspace.remove() }
             for component in workspace.tree.flattened {
-                let generators = context.generators.scoped(to: component.position)
+                let generators = context.generators.scoped(to: component)
                 try await generators.runHooks(.beforeInstall, for: component)
                 try await generators.runHooks(.afterInstall, for: component)
             }
@@ -200,7 +200,7 @@ public enum Materializer {
             let generators = self.generators
             let limiter = self.limiter
             @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
-                let generators = generators.scoped(to: component.position)
+                let generators = generators.scoped(to: component)
                 let documents = try await limiter.run { () async throws(HLDError) in
                     try await generators.runHooks(.beforeGenerate, for: component)
                     let documents = try await generators.render(component)

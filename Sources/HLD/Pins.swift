@@ -13,9 +13,10 @@ public enum Pin: Sendable, Hashable, Codable {
     case oci(reference: String, requested: String, version: String, manifest: String, digest: String)
     /// An http(s) manifest and the sha256 of its content.
     case http(url: String, digest: String)
-    /// The user's own files (a path relative to the project), hashed when they existed
-    /// at resolve time (hooks may still write them).
-    case local(path: String, digest: String?)
+    /// The user's own files (a path relative to the project). They belong to the HLD
+    /// repository's own commit; they are hashed when rendered (after hooks, which may
+    /// write them), not here.
+    case local(path: String)
 }
 
 /// What a generator reads: local paths only, every one of them fetched and pinned by the

@@ -136,7 +136,7 @@ struct SourceResolver: Sendable {
             } else if repository.hasPrefix("file://") {
                 let path = URL(fileURLWithPath: directory + "/" + String(repository.dropFirst("file://".count))).standardizedFileURL.path
                 try contain(path, in: component, what: "dependency \(name)")
-                pins.append(localPin(component, path) ?? .local(path: path, digest: nil))
+                pins.append(localPin(component, path) ?? .local(path: path))
                 dependencies.append(ChartDependency(name: name, path: path, contentKey: nil))
             } else if repository.hasPrefix("oci://") {
                 let (pin, archive) = try await ociChart(repository, chart: name, version: version, component: component)
@@ -170,9 +170,7 @@ struct SourceResolver: Sendable {
     private func localPin(_ component: ResolvedComponent, _ directory: String) -> Pin? {
         guard component.treeRoot == nil else { return nil }
         let shown = directory == root ? "." : directory.hasPrefix(root + "/") ? String(directory.dropFirst(root.count + 1)) : directory
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue
-        return .local(path: shown, digest: exists ? DirectoryHash.of([directory]) : nil)
+        return .local(path: shown)
     }
 
     private func requireKustomization(in directory: String, _ component: ResolvedComponent) throws(HLDError) {
@@ -188,7 +186,7 @@ extension Pin {
         switch self {
         case .git(_, _, _, _, let tree): return tree
         case .chart(_, _, _, _, let digest), .oci(_, _, _, _, let digest), .http(_, let digest): return digest
-        case .local(_, let digest): return digest ?? ""
+        case .local: return ""
         }
     }
 }

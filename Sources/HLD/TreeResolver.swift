@@ -58,7 +58,7 @@ struct TreeResolver: Sendable {
             for (index, entry) in entries.enumerated() {
                 // The child's messages belong to it: tree order, whatever finishes first.
                 var resolver = self
-                resolver.diagnostics = diagnostics.scoped(to: parent.position + [index])
+                resolver.diagnostics = diagnostics.scoped(to: parent.position + [index], component: (parent.folder + [entry.name]).joined(separator: "/"))
                 resolver.pinning.diagnostics = resolver.diagnostics
                 group.addTask {
                     do throws(HLDError) {
