@@ -34,10 +34,10 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
-        .target(name: "YAML", dependencies: ["CYAML"]),
+        .target(name: "YAML", dependencies: ["CYAML"], swiftSettings: strictSettings),
         // The on-disk cache: layout, per-entry locks, atomic and verified entries.
-        .target(name: "CacheStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Git", dependencies: ["CGit2", "CacheStore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "CacheStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
+        .target(name: "Git", dependencies: ["CGit2", "CacheStore", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
         .target(
             name: "HLD",
             dependencies: [

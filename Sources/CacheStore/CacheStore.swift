@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 /// hld's one on-disk cache (`$HLD_CACHE_DIR`, …), shared by the git and the HLD layers and
 /// by concurrent hld processes.

@@ -1,5 +1,5 @@
 internal import CGit2
-import Foundation
+public import Foundation
 
 /// A set of files to commit as a whole tree: relative path → bytes.
 public struct FileSet: Sendable, Equatable {

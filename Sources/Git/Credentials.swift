@@ -1,5 +1,5 @@
 internal import CGit2
-import Foundation
+public import Foundation
 
 /// Where tokens and keys for git remotes come from. Tokens are looked up, in order: a
 /// secret written into the URL itself, Fabrikate's `access.yaml` (URL → name of an

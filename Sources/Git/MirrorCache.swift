@@ -1,5 +1,5 @@
 import CacheStore
-import Foundation
+public import Foundation
 
 /// Where and how the git cache works.
 public struct MirrorCacheOptions: Sendable {
