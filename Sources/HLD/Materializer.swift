@@ -117,7 +117,8 @@ public enum Materializer {
                 guard !name.isEmpty, !name.contains("/"), name != "common" || environments.count == 1 else {
                     throw HLDError("\(name.isEmpty ? "an empty name" : name) cannot be used as an environment name")
                 }
-                if !known.isEmpty && !known.contains(name) {
+                // `common` alone is always valid: it is the layer every component has.
+                if !known.isEmpty && !known.contains(name) && name != "common" {
                     let file = project.file.map { "\($0)" } ?? "hld.yaml"
                     throw HLDError("unknown environment \(name): \(file) declares \(known.joined(separator: ", "))")
                 }

@@ -84,8 +84,11 @@ actor Toolchain {
             version = String(decoding: output.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             versions.store(executable, version)
         }
-        guard let parsed = SemanticVersion(String(version.split(separator: "+").first ?? "")),
-              parsed.major == 4 || (parsed.major == 3 && parsed.minor >= 8) else {
+        guard let parsed = SemanticVersion(String(version.split(separator: "+").first ?? "")) else {
+            let printed = version.isEmpty ? "printed nothing" : "printed \"\(version.prefix(80))\""
+            return .failure(HLDError("\(executable) did not print a Helm version for `version --short` (it \(printed)); is it helm?"))
+        }
+        guard parsed.major == 4 || (parsed.major == 3 && parsed.minor >= 8) else {
             return .failure(HLDError("\(executable) is Helm \(version); hld needs Helm 3.8 or later"))
         }
         return .success(Tool(path: executable, version: "helm " + version, prefix: []))

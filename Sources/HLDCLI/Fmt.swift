@@ -16,10 +16,13 @@ extension HLDCommand {
                 """
         )
 
+        @OptionGroup var global: GlobalOptions
+
         @Argument(help: "YAML or JSON files to read.", completion: .file())
         var files: [String]
 
         func run() throws {
+            _ = try global.enterDirectory()
             // Each document is emitted as soon as it is parsed and its tree dropped, so memory
             // holds the input and the output text, not every tree; the output is held back
             // until every file has parsed.

@@ -7,7 +7,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customShort("C"), help: ArgumentHelp("Run as if started in <dir>.", valueName: "dir"))
     var directory: String?
 
-    @Option(help: "How many fetches and renders run at once.")
+    // `.unconditional`: `--jobs -3` is a bad number, not a missing value.
+    @Option(parsing: .unconditional, help: "How many fetches and renders run at once.")
     var jobs: Int = 4
 
     @Flag(help: "Use only what the cache holds; never contact a server.")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import HLD
 
 @main
 struct HLDCommand: AsyncParsableCommand {
@@ -12,9 +14,71 @@ struct HLDCommand: AsyncParsableCommand {
             environment's config, renders Helm charts, Kustomize directories and static \
             manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
             `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
-            git repositories. Exit status: 0 success, 1 failure (or differences for \
-            --check), 64 usage errors.
+            git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
+            --strict, --helm, --kustomize, --cache-dir) go before or after the subcommand. \
+            Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
+        version: BuildInfo.hldVersion,
         subcommands: [Materialize.self, Install.self, Cache.self, Fmt.self, Version.self]
     )
+
+    /// Parses with the global options moved behind the subcommand, where the subcommand's
+    /// option group reads them: `hld -C dir materialize prod` is `hld materialize -C dir prod`.
+    static func main() async {
+        let arguments = GlobalArguments.hoisted(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Where global options may be written: before the subcommand as well as after it.
+enum GlobalArguments {
+    /// Options that take a value.
+    static let valued: Set<String> = ["-C", "--jobs", "--helm", "--kustomize", "--cache-dir"]
+    /// Options that are flags.
+    static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
+    /// Subcommands, with the ones nested under them.
+    static let subcommands: [String: Set<String>] = [
+        "materialize": [], "generate": [], "install": [], "fmt": [], "version": [], "cache": ["fetch"],
+    ]
+
+    /// `arguments` with the global options that come before the subcommand moved to just
+    /// after it (after a nested subcommand: `cache fetch`). Anything else is left as it is,
+    /// so argument-parser reports mistakes as usual.
+    static func hoisted(_ arguments: [String]) -> [String] {
+        var globals: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            if flags.contains(argument) {
+                globals.append(argument)
+                index += 1
+            } else if valued.contains(argument), index + 1 < arguments.count {
+                globals += [argument, arguments[index + 1]]
+                index += 2
+            } else if valued.contains(name) && argument.contains("=") {
+                globals.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !globals.isEmpty, index < arguments.count, let nested = subcommands[arguments[index]] else { return arguments }
+        var path = [arguments[index]]
+        index += 1
+        if index < arguments.count, nested.contains(arguments[index]) {
+            path.append(arguments[index])
+            index += 1
+        }
+        return path + globals + arguments[index...]
+    }
 }

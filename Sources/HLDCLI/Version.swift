@@ -7,6 +7,9 @@ extension HLDCommand {
             abstract: "Print hld's version and the libyaml and libgit2 versions it runs with."
         )
 
+        /// Accepted as everywhere (`hld -q version`), though nothing here uses them.
+        @OptionGroup var global: GlobalOptions
+
         func run() {
             let info = BuildInfo.current
             print("hld \(info.hld)")

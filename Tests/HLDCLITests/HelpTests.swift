@@ -22,12 +22,15 @@ import TestSupport
         environment's config, renders Helm charts, Kustomize directories and static
         manifests, and writes generated/prod/ atomically. `hld install` only fetches;
         `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
-        fetches git repositories. Exit status: 0 success, 1 failure (or differences for
-        --check), 64 usage errors.
+        fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
+        --quiet, --strict, --helm, --kustomize, --cache-dir) go before or after the
+        subcommand. Exit status: 0 success, 1 failure (or differences for --check), 64
+        usage errors.
 
         USAGE: hld <subcommand>
 
         OPTIONS:
+          --version               Show the version.
           -h, --help              Show help information.
 
         SUBCOMMANDS:
@@ -86,6 +89,7 @@ import TestSupport
           --format <format>       text, or json: the result (files, components with
                                   their pins, diagnostics, errors) as one JSON document
                                   on stdout. (default: text)
+          --version               Show the version.
           -h, --help              Show help information.
 
 
@@ -126,6 +130,7 @@ import TestSupport
           --format <format>       text, or json: the components with their pins and the
                                   diagnostics as one JSON document on stdout. (default:
                                   text)
+          --version               Show the version.
           -h, --help              Show help information.
 
 
@@ -139,6 +144,7 @@ import TestSupport
         USAGE: hld cache <subcommand>
 
         OPTIONS:
+          --version               Show the version.
           -h, --help              Show help information.
 
         SUBCOMMANDS:
@@ -187,6 +193,7 @@ import TestSupport
           --version <version>     A tag or commit id to resolve (wins over --branch).
           --path <path>           A directory inside the repository.
           --export                Also export the tree at --path into the cache.
+          --version               Show the version.
           -h, --help              Show help information.
 
 
@@ -203,12 +210,28 @@ import TestSupport
         quotes on every string a YAML 1.1 or 1.2 reader would take for another type.
         Nothing is written unless every file parses.
 
-        USAGE: hld fmt <files> ...
+        USAGE: hld fmt [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <files> ...
 
         ARGUMENTS:
           <files>                 YAML or JSON files to read.
 
         OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --version               Show the version.
           -h, --help              Show help information.
 
 
@@ -219,9 +242,25 @@ import TestSupport
         #expect(try help(["version"]) == #"""
         OVERVIEW: Print hld's version and the libyaml and libgit2 versions it runs with.
 
-        USAGE: hld version
+        USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>]
 
         OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --version               Show the version.
           -h, --help              Show help information.
 
 

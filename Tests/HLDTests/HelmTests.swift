@@ -293,6 +293,10 @@ final class ChartRepositoryFixture: Sendable {
         let digestError = await renderError(tampered, repo)
         #expect(digestError?.contains("web: chart web 1.2.5 from \(repo.url) does not match the digest in the repository index") == true, "\(digestError ?? "")")
 
+        // Something that is not helm.
+        let notHelm = try helmFixture(repo, component(web))
+        #expect(await renderError(notHelm, repo, helm: "/bin/true") == "web needs helm: /bin/true did not print a Helm version for `version --short` (it printed nothing); is it helm?")
+
         // No helm anywhere.
         let noHelm = try helmFixture(repo, component(web))
         let missingTool = await renderError(noHelm, repo, helm: nil, environment: ["PATH": repo.scratch.appending("empty").path])
