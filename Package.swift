@@ -53,6 +53,7 @@ let package = Package(
             name: "HLDCLI",
             dependencies: [
                 "HLD",
+                "CacheStore",
                 "Git",
                 "YAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -84,7 +84,9 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// A fresh temporary sibling: `<name>.tmp-<pid>-<random>`, in the same directory so that
     /// renaming it into place is atomic.
     public func temporaryPath() -> String {
-        "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        InFlight.track(temporary)
+        return temporary
     }
 
     /// Removes the temporaries interrupted writers left (call with the exclusive lock held).
@@ -103,6 +105,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// Renames a finished `temporary` (from ``temporaryPath()``) to the entry: atomic, the
     /// entry appears whole or not at all. On failure the temporary is removed.
     public func install(_ temporary: String) throws(CacheStoreError) {
+        defer { InFlight.untrack(temporary) }
         guard rename(temporary, path) == 0 else {
             let error = CacheStoreError.system("move into place", path)
             CacheStore.removeTree(temporary)
@@ -123,7 +126,10 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     public func write(_ bytes: [UInt8], permissions: Int = 0o644) throws(CacheStoreError) {
         let temporary = temporaryPath()
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .system("create", temporary) }
+        guard fd >= 0 else {
+            InFlight.untrack(temporary)
+            throw .system("create", temporary)
+        }
         var failure: CacheStoreError?
         bytes.withUnsafeBytes { buffer in
             var offset = 0
@@ -141,6 +147,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
         if close(fd) != 0, failure == nil { failure = .system("write", temporary) }
         if let failure {
             unlink(temporary)
+            InFlight.untrack(temporary)
             throw failure
         }
         try install(temporary)
@@ -187,11 +194,13 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
             try build(temporary)
         } catch {
             CacheStore.removeTree(temporary)
+            InFlight.untrack(temporary)
             throw error
         }
         var info = stat()
         guard lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             CacheStore.removeTree(temporary)
+            InFlight.untrack(temporary)
             throw CacheStoreError(what: "build", path: path, reason: "the builder created no directory")
         }
         try install(temporary)

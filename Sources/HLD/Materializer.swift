@@ -143,8 +143,12 @@ public enum Materializer {
                 credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
             resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher,
                                     pinning: SourceResolver(fetcher: fetcher, diagnostics: diagnostics, root: root), diagnostics: diagnostics)
+            // Scratch directories of killed runs (their merged values may hold secrets).
+            InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-run-")
+            InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-hooks-")
             scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }
+            InFlight.track(scratch)
             let renderers = Renderers(
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
@@ -154,7 +158,10 @@ public enum Materializer {
             generators = Generators(runner: options.runner, diagnostics: diagnostics, renderers: renderers)
         }
 
-        func removeScratch() { try? FileManager.default.removeItem(atPath: scratch) }
+        func removeScratch() {
+            try? FileManager.default.removeItem(atPath: scratch)
+            InFlight.untrack(scratch)
+        }
 
         /// The resolve stage and the checks on its result.
         func resolve() async throws(HLDError) -> ResolvedComponent {
@@ -246,6 +253,7 @@ struct HookWorkspace {
             return
         }
         let base = NSTemporaryDirectory() + "hld-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        InFlight.track(base)
         var copies: [String: String] = [:]
         let fm = FileManager.default
         do {
@@ -257,7 +265,8 @@ struct HookWorkspace {
                 copies[root] = copy
             }
         } catch {
-            try? fm.removeItem(atPath: base)
+            CacheStore.removeTree(base)
+            InFlight.untrack(base)
             throw HLDError("cannot prepare a writable copy of a fetched tree for its hooks: \(error)")
         }
         func remap(_ component: ResolvedComponent) -> ResolvedComponent {
@@ -275,6 +284,9 @@ struct HookWorkspace {
     }
 
     func remove() {
-        if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        if let directory {
+            CacheStore.removeTree(directory)
+            InFlight.untrack(directory)
+        }
     }
 }

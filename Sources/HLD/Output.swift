@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 import YAML
 
@@ -90,6 +91,13 @@ enum OutputLayout {
         var summary = WriteSummary()
         let target = root + "/" + name
         let temporary = "\(root)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        InFlight.track(temporary)
+        defer { InFlight.untrack(temporary) }
+        // A run that was killed (not interrupted: that one cleans up) left its half-built tree.
+        let stale = InFlight.removeStale(in: root, prefix: ".\(name).tmp-")
+        if !stale.isEmpty {
+            throw HLDError("cannot remove \(stale.joined(separator: ", ")), left by an earlier run that was killed; remove it and run again").kind(.output)
+        }
         do {
             try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
             try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
@@ -141,7 +149,11 @@ enum OutputLayout {
             return
         }
         if let exchange = renameExchange, exchange(AT_FDCWD, temporary, AT_FDCWD, target, 2 /* RENAME_EXCHANGE */) == 0 {
-            try? FileManager.default.removeItem(atPath: temporary)
+            // The new tree is in place; the old one, now at `temporary`, must go too.
+            CacheStore.removeTree(temporary)
+            if FileManager.default.fileExists(atPath: temporary) {
+                throw HLDError("the new output is in \(target), but the old tree moved to \(temporary) cannot be removed (check its permissions) and is left there").kind(.output)
+            }
             return
         }
         let old = temporary + ".old"

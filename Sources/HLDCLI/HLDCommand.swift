@@ -25,6 +25,7 @@ struct HLDCommand: AsyncParsableCommand {
     /// Parses with the global options moved behind the subcommand, where the subcommand's
     /// option group reads them: `hld -C dir materialize prod` is `hld materialize -C dir prod`.
     static func main() async {
+        Interrupts.install()
         let arguments = GlobalArguments.hoisted(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// SIGINT and SIGTERM in the middle of a run leave no temporary file of hld's behind, and
+/// the output is the old tree or the new one.
+@Suite(.timeLimit(.minutes(4))) struct InterruptTests {
+    /// Every file under `root` whose name marks it as hld's temporary.
+    func leftovers(under root: String) -> [String] {
+        (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
+            let name = URL(fileURLWithPath: $0).lastPathComponent
+            return name.contains(".tmp-") || name.hasPrefix("hld-run-") || name.hasPrefix("hld-hooks-") || name.hasPrefix("values-")
+        }
+    }
+
+    @Test func interruptsAtRandomPointsLeaveNothingBehind() throws {
+        let scratch = try TemporaryDirectory(prefix: "hld-interrupt")
+        let root = scratch.appending("hld").path
+        let temp = scratch.appending("tmp").path
+        let cache = scratch.appending("cache").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        let charts = 6
+        var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
+        for index in 0..<charts {
+            component += "- {name: c\(index), type: helm, path: ./chart}\n"
+        }
+        try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/chart/templates", withIntermediateDirectories: true)
+        try component.write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: files\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v2\nname: chart\nversion: 0.1.0\n".write(toFile: root + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  token: {{ .Values.token | quote }}\n"
+            .write(toFile: root + "/chart/templates/secret.yaml", atomically: true, encoding: .utf8)
+        func config(_ token: String) throws {
+            let entries = (0..<charts).map { "  c\($0): {config: {token: \"\(token)-\($0)\"}}" }.joined(separator: "\n")
+            try "subcomponents:\n\(entries)\n".write(toFile: root + "/config/common.yaml", atomically: true, encoding: .utf8)
+        }
+        try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
+        func start(_ extra: [String] = []) throws -> ChildProcess {
+            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"] + extra,
+                             environment: environment, stderrPath: scratch.appending("stderr-\(UUID().uuidString)").path)
+        }
+
+        try config("old")
+        let first = try start()
+        #expect(first.waitForExit(timeout: .seconds(60)) == .exited(0), "\(first.stderrLog())")
+        var previous = try fileContents(under: root + "/generated")
+
+        var interrupted = 0
+        for run in 0..<20 {
+            // A new secret each run, so every run renders (nothing from the render cache).
+            try config("new-\(run)")
+            let child = try start()
+            usleep(UInt32.random(in: 0...600_000))
+            kill(child.pid, run % 2 == 0 ? SIGINT : SIGTERM)
+            let termination = child.waitForExit(timeout: .seconds(60))
+            // Finished, stopped cleanly, or (a signal in the first instant, before the
+            // handler is installed) killed before it did anything; the checks below hold
+            // for all three.
+            let signal = run % 2 == 0 ? SIGINT : SIGTERM
+            #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination))")
+            if termination == .exited(128 + signal) { interrupted += 1 }
+            #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
+            #expect(leftovers(under: cache).isEmpty, "run \(run): \(leftovers(under: cache))")
+            let now = try fileContents(under: root + "/generated")
+            if now != previous {
+                // The new tree, whole: every secret of this run and none of another.
+                let text = String(decoding: now.values.flatMap { $0 }, as: UTF8.self)
+                #expect((0..<charts).allSatisfy { text.contains("new-\(run)-\($0)") }, "run \(run): a mix of old and new")
+                #expect(text.components(separatedBy: "token: ").count - 1 == charts, "run \(run): a mix of old and new")
+                previous = now
+            }
+            #expect(!fm.fileExists(atPath: root + "/generated/.common.tmp-"), "no half-built output")
+        }
+        #expect(interrupted > 0, "some runs were stopped in the middle")
+    }
+}
+
+@Suite struct LeftoverTests {
+    @Test func whatAKilledRunLeftIsRemovedByTheNextRun() throws {
+        let scratch = try TemporaryDirectory(prefix: "hld-leftovers")
+        let root = scratch.appending("hld").path
+        let temp = scratch.appending("tmp").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
+        try "name: cluster\ntype: static\npath: ./m\n".write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+        // A process that has exited: its pid names what a killed run would have left.
+        let gone = try ChildProcess(executable: "/bin/true", arguments: [], environment: [:], stderrPath: scratch.appending("e").path)
+        _ = gone.waitForExit(timeout: .seconds(10))
+        let stale = ["\(temp)/hld-run-\(gone.pid)-1/values-1.yaml", "\(root)/generated/.common.tmp-\(gone.pid)-7/cluster.yaml"]
+        for file in stale {
+            try fm.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try "secret: 1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        // Someone else's live run is left alone.
+        let live = "\(temp)/hld-run-\(getpid())-2"
+        try fm.createDirectory(atPath: live, withIntermediateDirectories: true)
+        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
+        let result = try ChildProcess.run(hldBinary.path, ["materialize", "-C", root, "--cache-dir", scratch.appending("cache").path], environment: environment)
+        #expect(result.succeeded, "\(result.stderr)")
+        for file in stale { #expect(!fm.fileExists(atPath: (file as NSString).deletingLastPathComponent)) }
+        #expect(fm.fileExists(atPath: live))
+        #expect(try fm.contentsOfDirectory(atPath: root + "/generated") == ["common"])
+    }
+}
