@@ -125,7 +125,9 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// never hold a half one) and renamed into place. Call with the exclusive lock held.
     public func write(_ bytes: [UInt8], permissions: Int = 0o644) throws(CacheStoreError) {
         let temporary = temporaryPath()
-        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard let fd = InFlight.creating(temporary, { open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600) }) else {
+            throw CacheStoreError(what: "write", path: path, reason: "the process is being stopped")
+        }
         guard fd >= 0 else {
             InFlight.untrack(temporary)
             throw .system("create", temporary)
@@ -198,7 +200,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
             throw error
         }
         var info = stat()
-        guard lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        guard !InFlight.isStopping, lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             CacheStore.removeTree(temporary)
             InFlight.untrack(temporary)
             throw CacheStoreError(what: "build", path: path, reason: "the builder created no directory")

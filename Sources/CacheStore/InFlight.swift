@@ -8,6 +8,23 @@ public enum InFlight {
         // Guarded by `lock`; the class is Sendable because every access takes it.
         let lock = NSLock()
         var set: Set<String> = []
+        var stopping = false
+    }
+
+    /// True once the process is being stopped: writers stop adding files.
+    public static var isStopping: Bool { paths.lock.withLock { paths.stopping } }
+
+    /// Runs `create` (which makes the registered temporary `path`) unless the process is
+    /// being stopped, atomically with respect to `removeAll`: a temporary is either made
+    /// before the sweep, which then removes it, or not at all.
+    public static func creating<T>(_ path: String, _ create: () -> T) -> T? {
+        paths.lock.withLock {
+            guard !paths.stopping else {
+                paths.set.remove(path)
+                return nil
+            }
+            return create()
+        }
     }
 
     private static let paths = Paths()
@@ -40,7 +57,10 @@ public enum InFlight {
 
     /// Removes everything still registered: for an interrupt, just before the process exits.
     public static func removeAll() {
-        let all = paths.lock.withLock { paths.set }
+        let all = paths.lock.withLock {
+            paths.stopping = true
+            return paths.set
+        }
         // Work still running may add a file to a directory while it is being removed: try
         // again until everything is gone (or a few times, for what cannot be removed).
         for _ in 0..<10 {

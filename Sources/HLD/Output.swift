@@ -107,6 +107,7 @@ enum OutputLayout {
         do {
             var directories = Set<String>()
             for file in files {
+                if InFlight.isStopping { throw HLDError("stopped").kind(.output) }
                 let path = temporary + "/" + file.path
                 let parent = (path as NSString).deletingLastPathComponent
                 if directories.insert(parent).inserted {

@@ -42,6 +42,7 @@ struct Renderers: Sendable {
         let key = RenderCache.key(["helm", tool.version, chart.contentKey, release, namespace, values] + flags)
         let output: [UInt8]
         if let cached = cache.lookup(key) {
+            diagnostics.progress("\(component.componentPath): from the render cache")
             output = cached
         } else {
             let valuesFile = scratch + "/values-\(key.prefix(16)).yaml"
@@ -163,6 +164,7 @@ struct Renderers: Sendable {
         let key = RenderCache.key(["kustomize", tool.version, contentKey, namespace ?? "", images.map { "\($0.name)=\($0.newName ?? "")|\($0.newTag ?? "")|\($0.digest ?? "")" }.joined(separator: ",")])
         let output: [UInt8]
         if let cached = cache.lookup(key) {
+            diagnostics.progress("\(component.componentPath): from the render cache")
             output = cached
         } else {
             var directory = target

@@ -93,7 +93,7 @@ struct TreeResolver: Sendable {
         let passed = parent.config.passedDown(to: entry.name)
         let passedFile = "the config \(parent.componentPath) passes down to \(entry.name)"
         if ComponentConfig(passed).disabled {
-            diagnostics.progress("\(parent.componentPath)/\(entry.name): disabled")
+            diagnostics.progress("\((parent.folder + [entry.name]).joined(separator: "/")): disabled")
             return nil
         }
         // What the parent passes down, traced to the parent's files.

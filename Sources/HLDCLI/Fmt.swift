@@ -69,7 +69,38 @@ func writeStandardOutput(_ bytes: [UInt8]) throws {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("\(Colour.paint("error:", .red)) \(message)\n".utf8))
+}
+
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data("\(Colour.paint("warning:", .yellow)) \(message)\n".utf8))
+}
+
+/// Colour for `error:` and `warning:`: on a terminal only, never with `NO_COLOR` set or
+/// `--color never`, always with `--color always`.
+enum Colour {
+    enum Tint: String { case red = "31", yellow = "33" }
+
+    /// Set once from `--color` while the arguments are parsed, before anything prints.
+    nonisolated(unsafe) static var mode: ColourMode = .auto
+
+    static var enabled: Bool {
+        switch mode {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+            return !noColor && isatty(STDERR_FILENO) == 1
+        }
+    }
+
+    static func paint(_ text: String, _ tint: Tint) -> String {
+        enabled ? "\u{1B}[1;\(tint.rawValue)m\(text)\u{1B}[0m" : text
+    }
+}
+
+enum ColourMode: String, ExpressibleByArgument, Sendable {
+    case auto, always, never
 }
 
 /// Every failure of an hld error (siblings that failed together), one `error:` line each.

@@ -20,6 +20,9 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say nothing but errors.")
     var quiet = false
 
+    @Option(help: "Colour error: and warning: (auto: on a terminal, unless NO_COLOR is set; always; never).")
+    var color: ColourMode = .auto
+
     @Flag(help: "Treat every warning as an error (a duplicate key in a chart's output, an unknown field, config for no subcomponent, …); nothing is written.")
     var strict = false
 
@@ -33,6 +36,7 @@ struct GlobalOptions: ParsableArguments {
     var cacheDir: String?
 
     func validate() throws {
+        Colour.mode = color
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CacheStore
 import Foundation
 import HLD
 
@@ -15,7 +16,8 @@ struct HLDCommand: AsyncParsableCommand {
             manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
             `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
-            --strict, --helm, --kustomize, --cache-dir) go before or after the subcommand. \
+            --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
+            subcommand. \
             Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
@@ -35,15 +37,24 @@ struct HLDCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            waitIfStopping()
             exit(withError: error)
         }
+        waitIfStopping()
+    }
+
+    /// While an interrupt is being handled, the handler's thread cleans up and exits with
+    /// 130 or 143; the run must not exit first with its own status.
+    private static func waitIfStopping() {
+        guard InFlight.isStopping else { return }
+        while true { pause() }
     }
 }
 
 /// Where global options may be written: before the subcommand as well as after it.
 enum GlobalArguments {
     /// Options that take a value.
-    static let valued: Set<String> = ["-C", "--jobs", "--helm", "--kustomize", "--cache-dir"]
+    static let valued: Set<String> = ["-C", "--jobs", "--helm", "--kustomize", "--cache-dir", "--color"]
     /// Options that are flags.
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.

@@ -47,6 +47,7 @@ extension HLDCommand {
                 materialization = try await Materializer.render(options)
             } catch {
                 if format == .json { try RunReport(failure: error).print() }
+                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
                 printError(error)
                 throw ExitCode.failure
             }
@@ -77,6 +78,7 @@ extension HLDCommand {
                 summary = try Materializer.write(materialization, to: outputRoot)
             } catch {
                 if format == .json { try RunReport(failure: error).print() }
+                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
                 printError(error)
                 throw ExitCode.failure
             }
@@ -113,6 +115,7 @@ extension HLDCommand {
                 installation = try await Materializer.install(options)
             } catch {
                 if format == .json { try RunReport(failure: error).print() }
+                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
                 printError(error)
                 throw ExitCode.failure
             }
@@ -126,13 +129,31 @@ extension HLDCommand {
 }
 
 /// Warnings and progress on standard error.
-struct TerminalDiagnostics: DiagnosticsSink {
+/// With `--quiet`, warnings are held back, and printed only when the run fails: they
+/// often explain the failure.
+final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
     let verbose: Bool
     let quiet: Bool
+    // Guarded by `lock`; the class is Sendable because every access takes it.
+    private let lock = NSLock()
+    private var held: [String] = []
+
+    init(verbose: Bool, quiet: Bool) {
+        self.verbose = verbose
+        self.quiet = quiet
+    }
 
     func warning(_ message: String) {
-        guard !quiet else { return }
-        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        guard !quiet else {
+            lock.withLock { held.append(message) }
+            return
+        }
+        printWarning(message)
+    }
+
+    /// The warnings `--quiet` held back, printed before a failure's error.
+    func printHeld() {
+        for message in lock.withLock({ held }) { printWarning(message) }
     }
 
     func progress(_ message: String) {

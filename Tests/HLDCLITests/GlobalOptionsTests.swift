@@ -65,3 +65,70 @@ import TestSupport
         #expect(unknown.stderr.contains("unknown environment prod"))
     }
 }
+
+@Suite struct TerminalOutputTests {
+    static var environment: [String: String] { GlobalOptionsTests.environment }
+
+    /// Kept for the suite's lifetime: a temporary directory is removed when released.
+    static let scratch = try! TemporaryDirectory(prefix: "hld-terminal")
+
+    func project(_ files: [String: String]) throws -> String {
+        let scratch = Self.scratch.appending(UUID().uuidString)
+        for (path, text) in files {
+            let url = scratch.appendingPathComponent("hld/" + path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        return scratch.appendingPathComponent("hld").path
+    }
+
+    func hld(_ arguments: [String], environment: [String: String] = environment) throws -> ChildProcess.CommandResult {
+        try ChildProcess.run(hldBinary.path, arguments, environment: environment)
+    }
+
+    static let broken = [
+        "component.yaml": "name: cluster\nowner: me\nsubcomponents:\n- {name: a, type: static, path: ./missing}\n",
+    ]
+
+    @Test func quietStillShowsTheWarningsThatPrecedeAFailure() throws {
+        let root = try project(Self.broken)
+        let quiet = try hld(["-q", "materialize", "-C", root, "--stdout"])
+        #expect(quiet.termination == .exited(1))
+        #expect(quiet.stderr == """
+            warning: component.yaml:2:1: unknown field owner is ignored
+            error: component.yaml:4:33: a: the static manifest directory missing does not exist
+
+            """)
+        // On success, --quiet prints nothing at all.
+        let fine = try project(["component.yaml": "name: cluster\nowner: me\ntype: static\npath: ./m\n", "m/a.yaml": "kind: ConfigMap\nmetadata: {name: a}\n"])
+        let ok = try hld(["-q", "materialize", "-C", fine])
+        #expect(ok.succeeded && ok.stdout.isEmpty && ok.stderr.isEmpty)
+    }
+
+    @Test func colourOnlyWhenAskedOrOnATerminal() throws {
+        let root = try project(Self.broken)
+        let always = try hld(["--color", "always", "materialize", "-C", root, "--stdout"])
+        #expect(always.stderr.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"))
+        #expect(always.stderr.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
+        // Not a terminal here: auto means none; never means none.
+        for arguments in [["materialize"], ["--color", "never", "materialize"]] {
+            let plain = try hld(arguments + ["-C", root, "--stdout"])
+            #expect(!plain.stderr.contains("\u{1B}["))
+        }
+        var noColor = Self.environment
+        noColor["NO_COLOR"] = "1"
+        #expect(!(try hld(["materialize", "-C", root, "--stdout"], environment: noColor)).stderr.contains("\u{1B}["))
+    }
+
+    @Test func verboseNamesDisabledComponentsOnce() throws {
+        let root = try project([
+            "component.yaml": "name: cluster\nsubcomponents:\n- {name: infra, source: ./infra}\n",
+            "infra/component.yaml": "name: infra\nsubcomponents:\n- {name: prometheus, type: static, path: ./m}\n",
+            "infra/config/common.yaml": "subcomponents:\n  prometheus: {disabled: true}\n",
+        ])
+        let verbose = try hld(["-v", "materialize", "-C", root, "--stdout"])
+        #expect(verbose.succeeded, "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("infra/prometheus: disabled\n"))
+        #expect(!verbose.stderr.contains("infra/infra/prometheus"))
+    }
+}

@@ -23,9 +23,9 @@ import TestSupport
         manifests, and writes generated/prod/ atomically. `hld install` only fetches;
         `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
         fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
-        --quiet, --strict, --helm, --kustomize, --cache-dir) go before or after the
-        subcommand. Exit status: 0 success, 1 failure (or differences for --check), 64
-        usage errors.
+        --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go before or
+        after the subcommand. Exit status: 0 success, 1 failure (or differences for
+        --check), 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -70,6 +70,9 @@ import TestSupport
           --offline               Use only what the cache holds; never contact a server.
           -v, --verbose           Say more about what happens (on stderr).
           -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
           --strict                Treat every warning as an error (a duplicate key in a
                                   chart's output, an unknown field, config for no
                                   subcomponent, …); nothing is written.
@@ -104,7 +107,7 @@ import TestSupport
         #expect(try help(["install"]) == #"""
         OVERVIEW: Fetch every source of the HLD into the cache and run install hooks.
 
-        USAGE: hld install [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [<environments> ...] [--allow-hooks] [--format <format>]
+        USAGE: hld install [<options>] [<environments> ...]
 
         ARGUMENTS:
           <environments>          Environments whose config may pin other branches or
@@ -116,6 +119,9 @@ import TestSupport
           --offline               Use only what the cache holds; never contact a server.
           -v, --verbose           Say more about what happens (on stderr).
           -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
           --strict                Treat every warning as an error (a duplicate key in a
                                   chart's output, an unknown field, config for no
                                   subcomponent, …); nothing is written.
@@ -178,6 +184,9 @@ import TestSupport
           --offline               Use only what the cache holds; never contact a server.
           -v, --verbose           Say more about what happens (on stderr).
           -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
           --strict                Treat every warning as an error (a duplicate key in a
                                   chart's output, an unknown field, config for no
                                   subcomponent, …); nothing is written.
@@ -210,7 +219,7 @@ import TestSupport
         quotes on every string a YAML 1.1 or 1.2 reader would take for another type.
         Nothing is written unless every file parses.
 
-        USAGE: hld fmt [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <files> ...
+        USAGE: hld fmt [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <files> ...
 
         ARGUMENTS:
           <files>                 YAML or JSON files to read.
@@ -221,6 +230,9 @@ import TestSupport
           --offline               Use only what the cache holds; never contact a server.
           -v, --verbose           Say more about what happens (on stderr).
           -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
           --strict                Treat every warning as an error (a duplicate key in a
                                   chart's output, an unknown field, config for no
                                   subcomponent, …); nothing is written.
@@ -242,7 +254,7 @@ import TestSupport
         #expect(try help(["version"]) == #"""
         OVERVIEW: Print hld's version and the libyaml and libgit2 versions it runs with.
 
-        USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>]
+        USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>]
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.
@@ -250,6 +262,9 @@ import TestSupport
           --offline               Use only what the cache holds; never contact a server.
           -v, --verbose           Say more about what happens (on stderr).
           -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
           --strict                Treat every warning as an error (a duplicate key in a
                                   chart's output, an unknown field, config for no
                                   subcomponent, …); nothing is written.

@@ -64,6 +64,7 @@ import TestSupport
             if termination == .exited(128 + signal) { interrupted += 1 }
             #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
             #expect(leftovers(under: cache).isEmpty, "run \(run): \(leftovers(under: cache))")
+            #expect(leftovers(under: root + "/generated").isEmpty, "run \(run): \(leftovers(under: root + "/generated"))")
             let now = try fileContents(under: root + "/generated")
             if now != previous {
                 // The new tree, whole: every secret of this run and none of another.
