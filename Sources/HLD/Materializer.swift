@@ -48,7 +48,33 @@ public struct MaterializeOptions: Sendable {
 public enum Materializer {
     /// Resolves and renders; writes nothing.
     public static func render(_ options: MaterializeOptions) async throws(HLDError) -> Materialization {
-        let context = try Context(options)
+        try await render(Context(options))
+    }
+
+    /// `--all`: every environment of `hld.yaml`'s promotion path, or each environment ×
+    /// group pair when groups are declared (`prod eastus`), in that order. One fetcher
+    /// serves them all, so each source is fetched once however many environments use it.
+    public static func renderAll(_ options: MaterializeOptions) async throws(HLDError) -> [Materialization] {
+        let project = try ProjectFile.load(in: URL(fileURLWithPath: options.directory).standardizedFileURL.path)
+        guard !project.environments.isEmpty else {
+            throw HLDError("--all renders the environments hld.yaml declares, and \(project.file.map { "\($0) declares none" } ?? "there is no hld.yaml") (add environments: [dev, stage, prod])").kind(.definition)
+        }
+        let sets = project.groups.isEmpty
+            ? project.environments.map { [$0] }
+            : project.environments.flatMap { environment in project.groups.map { [environment, $0] } }
+        var results: [Materialization] = []
+        var shared: SourceFetcher?
+        for environments in sets {
+            var each = options
+            each.environments = environments
+            let context = try Context(each, sharing: shared)
+            shared = context.fetcher
+            results.append(try await render(context))
+        }
+        return results
+    }
+
+    private static func render(_ context: Context) async throws(HLDError) -> Materialization {
         defer { context.removeScratch() }
         let (resolved, files) = try await context.reporting { () async throws(HLDError) in
             let resolved = try await context.resolve()
@@ -105,7 +131,8 @@ public enum Materializer {
         /// This run's private directory (Helm homes, values files, overlays), 0700.
         let scratch: String
 
-        init(_ options: MaterializeOptions) throws(HLDError) {
+        /// `sharing` another run's fetcher (`--all`): one mirror cache, one limiter.
+        init(_ options: MaterializeOptions, sharing shared: SourceFetcher? = nil) throws(HLDError) {
             self.options = options
             let diagnostics = OrderedDiagnostics(options.diagnostics, strict: options.strict)
             self.diagnostics = diagnostics
@@ -137,10 +164,15 @@ public enum Materializer {
                 throw HLDError("\(error)")
             }
             // One limiter for the whole run: the resolve stage's fetches, then the renders.
-            limiter = Limiter(width: options.jobs)
-            fetcher = SourceFetcher(
-                cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
-                credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
+            if let shared {
+                limiter = shared.network.limiter
+                fetcher = shared
+            } else {
+                limiter = Limiter(width: options.jobs)
+                fetcher = SourceFetcher(
+                    cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
+                    credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
+            }
             resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher,
                                     pinning: SourceResolver(fetcher: fetcher, diagnostics: diagnostics, root: root), diagnostics: diagnostics)
             // Scratch directories of killed runs (their merged values may hold secrets).

@@ -35,60 +35,73 @@ extension HLDCommand {
         @Option(help: "text, or json: the result (files, components with their pins, diagnostics, errors) as one JSON document on stdout.")
         var format: OutputFormat = .text
 
+        @Flag(help: "Every environment of hld.yaml (each environment × group pair when groups are declared), each into its own directory, in one run.")
+        var all = false
+
         func validate() throws {
             if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
             if stdout && format == .json { throw ValidationError("--stdout and --format json cannot be used together") }
+            if all && !environments.isEmpty { throw ValidationError("--all renders every environment of hld.yaml; name none with it") }
+            if all && stdout { throw ValidationError("--all writes one directory per environment; --stdout cannot hold them apart") }
         }
 
         func run() async throws {
             let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
-            let materialization: Materialization
+            let materializations: [Materialization]
             do {
-                materialization = try await Materializer.render(options)
+                materializations = all ? try await Materializer.renderAll(options) : [try await Materializer.render(options)]
             } catch {
-                if format == .json { try RunReport(failure: error).print() }
-                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
-                printError(error)
-                throw ExitCode.failure
+                fail(error, options)
             }
             let outputRoot = outputDir.hasPrefix("/") ? outputDir : options.directory + "/" + outputDir
-            if stdout {
-                try writeStandardOutput(materialization.stream)
+            if stdout, let only = materializations.first {
+                try writeStandardOutput(only.stream)
                 return
             }
-            if check {
-                let differences = Materializer.differences(materialization, in: outputRoot)
-                if format == .json {
-                    var report = RunReport(materialization)
+            var reports: [RunReport] = []
+            var stale: [Materialization] = []
+            for materialization in materializations {
+                var report = RunReport(materialization)
+                if check {
+                    let differences = Materializer.differences(materialization, in: outputRoot)
                     report.differences = differences.map(\.description)
-                    try report.print()
-                    if !differences.isEmpty { throw ExitCode.failure }
-                    return
+                    if !differences.isEmpty { stale.append(materialization) }
+                    if format == .text {
+                        if differences.isEmpty {
+                            if !global.quiet { print("\(outputDir)/\(materialization.environmentName) is up to date") }
+                        } else {
+                            for difference in differences { print(difference) }
+                        }
+                    }
+                } else {
+                    do {
+                        report.files = try Materializer.write(materialization, to: outputRoot)
+                    } catch {
+                        fail(error, options)
+                    }
+                    if format == .text && !global.quiet {
+                        print("wrote \(materialization.files.count) file(s) to \(outputDir)/\(materialization.environmentName)")
+                    }
                 }
-                guard differences.isEmpty else {
-                    for difference in differences { print(difference) }
-                    printError("\(outputDir)/\(materialization.environmentName) is not up to date (\(differences.count) file(s)); run hld materialize")
-                    throw ExitCode.failure
-                }
-                if !global.quiet { print("\(outputDir)/\(materialization.environmentName) is up to date") }
-                return
+                reports.append(report)
             }
-            let summary: WriteSummary
-            do {
-                summary = try Materializer.write(materialization, to: outputRoot)
-            } catch {
-                if format == .json { try RunReport(failure: error).print() }
-                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
-                printError(error)
+            if format == .json { try RunReport.print(reports, single: !all) }
+            guard stale.isEmpty else {
+                if format == .text {
+                    let names = stale.map { "\(outputDir)/\($0.environmentName)" }.joined(separator: ", ")
+                    let rerun = all ? "hld materialize --all" : "hld materialize \(environments.joined(separator: " "))".trimmingCharacters(in: .whitespaces)
+                    printError("\(names) \(stale.count == 1 ? "is" : "are") not up to date (\(stale.map { Materializer.differences($0, in: outputRoot).count }.reduce(0, +)) file(s)); run \(rerun)")
+                }
                 throw ExitCode.failure
             }
-            if format == .json {
-                var report = RunReport(materialization)
-                report.files = summary
-                try report.print()
-            } else if !global.quiet {
-                print("wrote \(materialization.files.count) file(s) to \(outputDir)/\(materialization.environmentName)")
-            }
+        }
+
+        /// Reports a failure (JSON too when asked, with the warnings `--quiet` held) and exits 1.
+        private func fail(_ error: HLDError, _ options: MaterializeOptions) -> Never {
+            if format == .json { try? RunReport(failure: error).print() }
+            (options.diagnostics as? TerminalDiagnostics)?.printHeld()
+            printError(error)
+            Self.exit(withError: ExitCode.failure)
         }
     }
 
@@ -196,8 +209,14 @@ struct RunReport: Encodable {
     }
 
     func print() throws {
+        try Self.print([self], single: true)
+    }
+
+    /// One report as a JSON object, or several (`--all`) as an array.
+    static func print(_ reports: [RunReport], single: Bool) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try writeStandardOutput(Array(try encoder.encode(self)) + [0x0A])
+        let data = single && reports.count == 1 ? try encoder.encode(reports[0]) : try encoder.encode(reports)
+        try writeStandardOutput(Array(data) + [0x0A])
     }
 }

@@ -92,6 +92,9 @@ import TestSupport
           --format <format>       text, or json: the result (files, components with
                                   their pins, diagnostics, errors) as one JSON document
                                   on stdout. (default: text)
+          --all                   Every environment of hld.yaml (each environment ×
+                                  group pair when groups are declared), each into its
+                                  own directory, in one run.
           --version               Show the version.
           -h, --help              Show help information.
 

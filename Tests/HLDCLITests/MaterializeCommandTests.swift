@@ -33,7 +33,7 @@ import TestSupport
         let stale = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
         #expect(stale.termination == .exited(1))
         #expect(stale.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n")
-        #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize\n")
+        #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize prod\n")
         #expect(try fileContents(under: cluster + "/generated") == before, "--check writes nothing")
     }
 
@@ -136,6 +136,26 @@ import TestSupport
         #expect(errors.count == 1)
         #expect(errors.first?["kind"] as? String == "definition")
         #expect((errors.first?["message"] as? String)?.contains("did not find expected") == true)
+    }
+
+    @Test func allWritesEveryEnvironmentAsSeparateRunsWould() throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        let all = try hld(["materialize", "-C", cluster, "--all"], cache: cache)
+        #expect(all.succeeded, "\(all.stderr)")
+        #expect(all.stdout.split(separator: "\n").map { String($0.split(separator: " ").last ?? "") } == ["generated/dev", "generated/stage", "generated/prod"])
+        let together = try fileContents(under: cluster + "/generated")
+        try FileManager.default.removeItem(atPath: cluster + "/generated")
+        for environment in ["dev", "stage", "prod"] {
+            #expect(try hld(["materialize", "-C", cluster, environment], cache: cache).succeeded)
+        }
+        #expect(try fileContents(under: cluster + "/generated") == together, "byte for byte")
+        #expect(together.keys.contains("stage/cat/cat.yaml"))
+        let check = try hld(["materialize", "-C", cluster, "--all", "--check"], cache: cache)
+        #expect(check.succeeded)
+        #expect(check.stdout == "generated/dev is up to date\ngenerated/stage is up to date\ngenerated/prod is up to date\n")
+        let named = try hld(["materialize", "-C", cluster, "--all", "prod"], cache: cache)
+        #expect(named.termination == .exited(64))
     }
 
     @Test func stdoutPrintsTheStreamAndWritesNothing() throws {

@@ -118,3 +118,24 @@ import YAML
 extension Pin {
     var digestValue: String { digest }
 }
+
+@Suite struct RenderAllTests {
+    @Test func everyEnvironmentAndGroupPairInOrder() async throws {
+        let fixture = try HLDFixture([
+            "hld.yaml": "environments: [dev, prod]\ngroups: [east, west]\n",
+            "component.yaml": "name: cluster\ntype: static\npath: ./m\n",
+            "m/a.yaml": manifest("ConfigMap", "a"),
+        ])
+        let all = try await Materializer.renderAll(fixture.options([]))
+        #expect(all.map(\.environmentName) == ["dev-east", "dev-west", "prod-east", "prod-west"])
+        for each in all {
+            #expect(each.files == (try await fixture.render(each.environmentName.split(separator: "-").map(String.init))).files)
+        }
+        let bare = try HLDFixture(["component.yaml": "name: cluster\n"])
+        await #expect {
+            try await Materializer.renderAll(bare.options([]))
+        } throws: { error in
+            "\(error)".hasPrefix("--all renders the environments hld.yaml declares, and there is no hld.yaml")
+        }
+    }
+}
