@@ -111,6 +111,25 @@ public enum Materializer {
         try OutputLayout.write(materialization.files, name: materialization.environmentName, root: outputRoot)
     }
 
+    /// The unified diff of every file that differs (on disk → rendered), in tree order.
+    public static func diff(_ materialization: Materialization, in outputRoot: String) -> [String] {
+        let target = outputRoot + "/" + materialization.environmentName
+        var lines: [String] = []
+        var produced = Set<String>()
+        func read(_ path: String) -> String {
+            FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+        for file in materialization.files {
+            produced.insert(file.path)
+            lines += TextDiff.unified(old: read(target + "/" + file.path), new: String(decoding: file.bytes, as: UTF8.self),
+                                      path: materialization.environmentName + "/" + file.path)
+        }
+        for path in OutputLayout.regularFiles(under: target) where !produced.contains(path) {
+            lines += TextDiff.unified(old: read(target + "/" + path), new: "", path: materialization.environmentName + "/" + path)
+        }
+        return lines
+    }
+
     /// How the files under `<outputRoot>/<environment>` differ from the rendering.
     public static func differences(_ materialization: Materialization, in outputRoot: String) -> [FileDifference] {
         OutputLayout.differences(materialization.files, name: materialization.environmentName, root: outputRoot)

@@ -35,6 +35,9 @@ extension HLDCommand {
         @Option(help: "text, or json: the result (files, components with their pins, diagnostics, errors) as one JSON document on stdout.")
         var format: OutputFormat = .text
 
+        @Option(help: ArgumentHelp("With --check: show at most this many lines of the unified diff (0: none).", valueName: "n"))
+        var diffLines = 200
+
         @Flag(help: "Every environment of hld.yaml (each environment × group pair when groups are declared), each into its own directory, in one run.")
         var all = false
 
@@ -42,6 +45,7 @@ extension HLDCommand {
             if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
             if stdout && format == .json { throw ValidationError("--stdout and --format json cannot be used together") }
             if all && !environments.isEmpty { throw ValidationError("--all renders every environment of hld.yaml; name none with it") }
+            if diffLines < 0 { throw ValidationError("--diff-lines must be 0 or more") }
             if all && stdout { throw ValidationError("--all writes one directory per environment; --stdout cannot hold them apart") }
         }
 
@@ -71,6 +75,7 @@ extension HLDCommand {
                             if !global.quiet { print("\(outputDir)/\(materialization.environmentName) is up to date") }
                         } else {
                             for difference in differences { print(difference) }
+                            printDiff(Materializer.diff(materialization, in: outputRoot))
                         }
                     }
                 } else {
@@ -93,6 +98,15 @@ extension HLDCommand {
                     printError("\(names) \(stale.count == 1 ? "is" : "are") not up to date (\(stale.map { Materializer.differences($0, in: outputRoot).count }.reduce(0, +)) file(s)); run \(rerun)")
                 }
                 throw ExitCode.failure
+            }
+        }
+
+        /// The diff, capped at `--diff-lines`.
+        private func printDiff(_ lines: [String]) {
+            guard diffLines > 0 else { return }
+            for line in lines.prefix(diffLines) { print(line) }
+            if lines.count > diffLines {
+                print("… \(lines.count - diffLines) more line(s) of diff (--diff-lines \(lines.count) shows them all)")
             }
         }
 

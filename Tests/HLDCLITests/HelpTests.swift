@@ -92,6 +92,8 @@ import TestSupport
           --format <format>       text, or json: the result (files, components with
                                   their pins, diagnostics, errors) as one JSON document
                                   on stdout. (default: text)
+          --diff-lines <n>        With --check: show at most this many lines of the
+                                  unified diff (0: none). (default: 200)
           --all                   Every environment of hld.yaml (each environment ×
                                   group pair when groups are declared), each into its
                                   own directory, in one run.

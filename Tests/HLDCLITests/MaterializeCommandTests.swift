@@ -32,7 +32,66 @@ import TestSupport
         let before = try fileContents(under: cluster + "/generated")
         let stale = try hld(["materialize", "-C", cluster, "--check", "prod"], cache: cache)
         #expect(stale.termination == .exited(1))
-        #expect(stale.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n")
+        // Which files, then what changes in them: the unified diff of the canonical YAML.
+        #expect(stale.stdout == #"""
+            differs: prod/cat/cat.yaml
+            differs: prod/dog/dog.yaml
+            --- a/prod/cat/cat.yaml
+            +++ b/prod/cat/cat.yaml
+            @@ -7,9 +7,9 @@
+               namespace: pets
+               labels:
+                 app: cat
+            -    environment: prod
+            +    environment: stage
+             spec:
+            -  replicas: 3
+            +  replicas: 2
+               selector:
+                 matchLabels:
+                   app: cat
+            @@ -20,12 +20,12 @@
+                 spec:
+                   containers:
+                   - name: cat
+            -        image: registry.example.com/pets/cat:1.1.4
+            +        image: registry.example.com/pets/cat:1.2.0
+                     ports:
+                     - containerPort: 8080
+                     env:
+                     - name: FEATURE_TREATS
+            -          value: "off"
+            +          value: "on"
+             ---
+             # Source: cat/cat/service.json
+             apiVersion: v1
+            --- a/prod/dog/dog.yaml
+            +++ b/prod/dog/dog.yaml
+            @@ -7,9 +7,9 @@
+               namespace: pets
+               labels:
+                 app: dog
+            -    environment: prod
+            +    environment: stage
+             spec:
+            -  replicas: 3
+            +  replicas: 2
+               selector:
+                 matchLabels:
+                   app: dog
+            @@ -25,7 +25,7 @@
+                     - containerPort: 8080
+                     env:
+                     - name: FEATURE_TREATS
+            -          value: "off"
+            +          value: "on"
+             ---
+             # Source: dog/dog/service.json
+             apiVersion: v1
+
+            """#)
+        let capped = try hld(["materialize", "-C", cluster, "--check", "--diff-lines", "3", "prod"], cache: cache)
+        #expect(capped.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n--- a/prod/cat/cat.yaml\n+++ b/prod/cat/cat.yaml\n@@ -7,9 +7,9 @@\n… 49 more line(s) of diff (--diff-lines 52 shows them all)\n")
         #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize prod\n")
         #expect(try fileContents(under: cluster + "/generated") == before, "--check writes nothing")
     }
