@@ -17,7 +17,8 @@ extension HLDCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: "Environments and groups, highest precedence first (default: hld.yaml's defaults, else common).")
+        @Argument(help: "Environments and groups, highest precedence first (default: hld.yaml's defaults, else common).",
+                  completion: .custom(environmentNames))
         var environments: [String] = []
 
         @Flag(help: "Write the manifests to standard output instead of the output directory.")
@@ -233,4 +234,11 @@ struct RunReport: Encodable {
         let data = single && reports.count == 1 ? try encoder.encode(reports[0]) : try encoder.encode(reports)
         try writeStandardOutput(Array(data) + [0x0A])
     }
+}
+
+/// Shell completion of environment names: hld.yaml's environments and groups, and common.
+@Sendable func environmentNames(_ words: [String]) -> [String] {
+    let directory = words.firstIndex(of: "-C").flatMap { words.indices.contains($0 + 1) ? words[$0 + 1] : nil } ?? "."
+    let project = (try? ProjectFile.load(in: directory)) ?? ProjectFile()
+    return project.environments + project.groups + ["common"]
 }
