@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/Support", exclude: ["git_http_server.py"]),
         // A second process on one cache, for CacheStoreTests only.
         .executableTarget(name: "cache-store-probe", dependencies: ["CacheStore"], path: "Tests/CacheStoreProbe"),
-        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "TestSupport"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "TestSupport", "cache-store-probe"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),

@@ -20,7 +20,7 @@ import TestSupport
     /// hunk headers agree with GNU diff's.
     @Test(arguments: 0..<40)
     func hunksApplyAndMatchDiff(seed: Int) throws {
-        var random = SeededRandom(seed: UInt64(seed))
+        var random = SeededGenerator(seed: UInt64(seed))
         let base = (0..<Int(random.next() % 40)).map { "line \($0 % 7) \($0)" }
         var changed = base
         for _ in 0..<Int(random.next() % 6 + 1) {
@@ -62,17 +62,5 @@ import TestSupport
         }
         while position < old.count { result.append(old[position]); position += 1 }
         return result
-    }
-}
-
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
