@@ -130,6 +130,14 @@ final class RemoteConnection {
         let message = error.message
         let lower = message.lowercased()
         let kind: GitSourceError.Kind
+        // libgit2's ownership check (GIT_EOWNER; git calls its setting safe.directory).
+        if error.code == -36 || lower.contains("safe.directory") || lower.contains("not owned by current user") {
+            return GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: """
+                the repository is owned by another user, and libgit2 refuses to open it (the check git \
+                lets safe.directory relax; hld reads no git configuration): run hld as the repository's \
+                owner, or make the user running hld own it (chown -R)
+                """)
+        }
         if lower.contains("401") || lower.contains("authentication") {
             kind = .authentication
         } else if lower.contains("404") || lower.contains("not found") || lower.contains("not exported")

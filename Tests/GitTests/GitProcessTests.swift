@@ -84,6 +84,22 @@ struct GitProcessTests {
         #expect(stdout.hasSuffix(" https://git.example.invalid/team/apps.git\n"), "the original URL is what is shown")
     }
 
+    /// libgit2 refuses a local repository another user owns (git's safe.directory check);
+    /// the error says so and what to do. Making a repository another user's needs root.
+    @Test(.enabled(if: getuid() == 0)) func aRepositoryOwnedByAnotherUserIsExplained() throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let fixture = try FixtureRepository.create(at: scratch.appending("work"))
+        try fixture.write("a.yaml", "a: 1\n")
+        try fixture.commit("one")
+        let bare = try fixture.publishBare(into: scratch.appending("served"), name: "apps")
+        #expect(try ChildProcess.run("chown", ["-R", "nobody", bare.path], environment: Self.environment).succeeded)
+        let (code, _, stderr) = finish(try startFetch(["--cache-dir", scratch.appending("cache").path, bare.path], scratch: scratch, name: "owned"))
+        #expect(code == 1)
+        #expect(stderr.contains("the repository is owned by another user, and libgit2 refuses to open it"), "\(stderr)")
+        #expect(stderr.contains("run hld as the repository's owner"))
+    }
+
     @Test func aProcessKilledMidFetchLeavesACacheTheNextRunCanUse() throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
