@@ -14,15 +14,16 @@ public enum InFlight {
     /// True once the process is being stopped: writers stop adding files.
     public static var isStopping: Bool { paths.lock.withLock { paths.stopping } }
 
-    /// Runs `create` (which makes the registered temporary `path`) unless the process is
-    /// being stopped, atomically with respect to `removeAll`: a temporary is either made
-    /// before the sweep, which then removes it, or not at all.
+    /// Registers `path` and runs `create` (which makes it) unless the process is being
+    /// stopped, atomically with respect to `removeAll`: a temporary is either made and
+    /// registered before the sweep, which then removes it, or not made at all.
     public static func creating<T>(_ path: String, _ create: () -> T) -> T? {
         paths.lock.withLock {
             guard !paths.stopping else {
                 paths.set.remove(path)
                 return nil
             }
+            paths.set.insert(path)
             return create()
         }
     }

@@ -52,6 +52,8 @@ final class CredentialSession {
     let sshKeyFiles: [String]
     var attempts = 0
     var outcome = Outcome.none
+    /// The transfer progress of the download under way (the callbacks share this payload).
+    var onTransfer: (@Sendable (TransferProgress) -> Void)?
 
     init(url: GitURL, credentials: GitCredentials) {
         self.url = url

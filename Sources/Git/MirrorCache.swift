@@ -12,15 +12,27 @@ public struct MirrorCacheOptions: Sendable {
     /// Let libgit2 read the user's and system git configuration (off: hld behaves the same
     /// on every machine, whatever `url.*.insteadOf` a user has).
     public var useUserGitConfig: Bool
+    /// Told how a transfer is going (libgit2's transfer progress), for the URL as written.
+    public var transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)?
 
     public init(root: URL, offline: Bool = false, credentials: GitCredentials = GitCredentials(),
-                rewrites: URLRewrites = URLRewrites(), useUserGitConfig: Bool = false) {
+                rewrites: URLRewrites = URLRewrites(), useUserGitConfig: Bool = false,
+                transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)? = nil) {
+        self.transferProgress = transferProgress
         self.root = root
         self.offline = offline
         self.credentials = credentials
         self.rewrites = rewrites
         self.useUserGitConfig = useUserGitConfig
     }
+}
+
+/// How a fetch is going: libgit2's transfer statistics.
+public struct TransferProgress: Sendable, Equatable {
+    public var receivedObjects: Int
+    public var totalObjects: Int
+    public var indexedObjects: Int
+    public var receivedBytes: Int
 }
 
 /// A git source resolved to immutable ids and a directory on disk.
@@ -111,6 +123,12 @@ public actor MirrorCache {
         }
     }
 
+    /// The transfer progress callback for `url`, when one was asked for.
+    private static func progress(_ options: MirrorCacheOptions, _ url: GitURL) -> (@Sendable (TransferProgress) -> Void)? {
+        guard let report = options.transferProgress else { return nil }
+        return { @Sendable stats in report(url, stats) }
+    }
+
     /// Re-creates a damaged mirror from its remote.
     private func rebuild(_ url: GitURL, ref: GitRef) async throws(GitSourceError) {
         let mirror = mirrorEntry(for: url)
@@ -118,7 +136,8 @@ public actor MirrorCache {
         do {
             let transport = try GitURL(options.rewrites.apply(url.original))
             _ = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true)
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true,
+                                       progress: Self.progress(options, url))
             }
             recordDownload(url)
         } catch {
@@ -179,7 +198,8 @@ public actor MirrorCache {
             let transport = try GitURL(options.rewrites.apply(url.original))
             self.recordContact(url)
             let outcome = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials)
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials,
+                                       progress: Self.progress(options, url))
             }
             if outcome.downloaded { self.recordDownload(url) }
         }

@@ -20,7 +20,8 @@ enum MirrorStore {
 
     /// Brings the mirror `entry` up to date with the remote (creating it if missing or
     /// broken), under the mirror's file lock.
-    static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, recreate: Bool = false) throws(GitSourceError) -> FetchOutcome {
+    static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, recreate: Bool = false,
+                       progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) -> FetchOutcome {
         let path = entry.path
         let lock = try cacheStep(url) { () throws(CacheStoreError) in try entry.lock(.exclusive) }
         defer { lock.release() }
@@ -28,7 +29,7 @@ enum MirrorStore {
         if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
             do {
-                return try fetch(into: repository, path: path, transport: transport, credentials: credentials)
+                return try fetch(into: repository, path: path, transport: transport, credentials: credentials, progress: progress)
             } catch let error where error.kind != .failed && error.kind != .corruptMirror {
                 throw error
             } catch {
@@ -47,7 +48,7 @@ enum MirrorStore {
         }
         let outcome: FetchOutcome
         do {
-            outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials)
+            outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials, progress: progress)
         } catch {
             CacheStore.removeTree(temporary)
             throw error
@@ -88,7 +89,8 @@ enum MirrorStore {
     }
 
     /// One fetch: list the remote's refs; transfer objects only when they differ from ours.
-    private static func fetch(into repository: Repository, path: String, transport: GitURL, credentials: GitCredentials) throws(GitSourceError) -> FetchOutcome {
+    private static func fetch(into repository: Repository, path: String, transport: GitURL, credentials: GitCredentials,
+                              progress: (@Sendable (TransferProgress) -> Void)?) throws(GitSourceError) -> FetchOutcome {
         let local: [String: ObjectID]
         do {
             local = try repository.branchesAndTags()
@@ -100,7 +102,7 @@ enum MirrorStore {
         var downloaded = false
         do {
             if advertised.refs != local {
-                try connection.download(refspecs)
+                try connection.download(refspecs, progress: progress)
                 for (name, id) in advertised.refs where local[name] != id { try repository.setReference(name, to: id) }
                 for name in local.keys where advertised.refs[name] == nil { try repository.deleteReference(name) }
                 downloaded = true

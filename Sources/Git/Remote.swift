@@ -79,10 +79,22 @@ final class RemoteConnection {
 
     /// Downloads and indexes what `refspecs` need (`git_remote_download`); refs are
     /// updated by the caller from the advertisement.
-    func download(_ refspecs: [String]) throws(GitSourceError) {
+    func download(_ refspecs: [String], progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) {
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
         options.callbacks = callbacks
+        session.onTransfer = progress
+        defer { session.onTransfer = nil }
+        if progress != nil {
+            options.callbacks.transfer_progress = { stats, payload in
+                guard let stats, let payload else { return 0 }
+                let session = Unmanaged<CredentialSession>.fromOpaque(payload).takeUnretainedValue()
+                session.onTransfer?(TransferProgress(
+                    receivedObjects: Int(stats.pointee.received_objects), totalObjects: Int(stats.pointee.total_objects),
+                    indexedObjects: Int(stats.pointee.indexed_objects), receivedBytes: Int(stats.pointee.received_bytes)))
+                return 0
+            }
+        }
         options.prune = GIT_FETCH_NO_PRUNE
         options.update_fetchhead = 0
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE

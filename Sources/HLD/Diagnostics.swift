@@ -108,6 +108,27 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     }
 }
 
+/// What a run did, counted as it happens: for the summary line.
+public final class RunStatistics: @unchecked Sendable {
+    // Guarded by `lock`; the class is Sendable because every access takes it.
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    public init() {}
+
+    func count(_ what: String) { lock.withLock { counts[what, default: 0] += 1 } }
+
+    /// The git repositories transferred from so far (the mirror cache keeps that count).
+    func setGitTransfers(_ count: Int) { lock.withLock { counts["git"] = count } }
+
+    /// Downloads (http(s) GETs and git transfers).
+    public var fetched: Int { lock.withLock { counts["fetched", default: 0] + counts["git", default: 0] } }
+    /// Renders helm or kustomize ran for.
+    public var rendered: Int { lock.withLock { counts["rendered", default: 0] } }
+    /// Renders answered from the render cache.
+    public var fromRenderCache: Int { lock.withLock { counts["cached", default: 0] } }
+}
+
 /// A place in a definition file, printed `file:line:column`.
 public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible {
     public var file: String

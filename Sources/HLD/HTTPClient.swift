@@ -87,6 +87,7 @@ struct Network: Sendable {
     let offline: Bool
     let limiter: Limiter
     let rewrites: URLRewrites
+    var statistics = RunStatistics()
 
     /// Throws the `--offline` error for `what`, which the cache does not have.
     func permit(_ what: String) throws(HLDError) {
@@ -99,12 +100,14 @@ struct Network: Sendable {
         try permit(what)
         let shown = GitURL.redact(original)
         let address = rewrites.apply(original)
+        defer { statistics.count("fetched") }
         return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(address, shown: shown).get() }
     }
 
     /// A GET with headers of an address the caller already rewrote, holding one slot.
     func get(_ url: URL, headers: [String: String], what: String) async throws(HLDError) -> HTTPClient.Response {
         try permit(what)
+        defer { statistics.count("fetched") }
         return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(url, headers: headers).get() }
     }
 }

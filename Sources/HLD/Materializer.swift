@@ -83,7 +83,10 @@ public enum Materializer {
             let rendered = try await context.render(workspace.tree)
             return (resolved, try OutputLayout.files(rendered))
         }
-        return Materialization(environmentName: context.environmentName, files: files, tree: resolved, diagnostics: try context.finish())
+        let statistics = context.fetcher.network.statistics
+        statistics.setGitTransfers(await context.fetcher.gitDownloads())
+        return Materialization(environmentName: context.environmentName, files: files, tree: resolved, diagnostics: try context.finish(),
+                               statistics: statistics)
     }
 
     /// Resolves — which fetches and pins every source into the cache — and runs install
@@ -197,15 +200,17 @@ public enum Materializer {
             // Scratch directories of killed runs (their merged values may hold secrets).
             InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-run-")
             InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-hooks-")
-            scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            guard mkdir(scratch, 0o700) == 0 else { throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))") }
-            InFlight.track(scratch)
+            let scratch = NSTemporaryDirectory() + "hld-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            self.scratch = scratch
+            guard InFlight.creating(scratch, { mkdir(scratch, 0o700) }) == 0 else {
+                throw HLDError("cannot create a private directory in \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))")
+            }
             let renderers = Renderers(
                 toolchain: Toolchain(helm: options.helmPath, kustomize: options.kustomizePath, environment: options.processEnvironment,
                                      runner: options.runner, cacheRoot: options.cacheRoot),
                 cache: RenderCache(store: fetcher.store),
                 runner: options.runner, diagnostics: diagnostics, scratch: scratch,
-                store: fetcher.store)
+                store: fetcher.store, statistics: fetcher.network.statistics)
             generators = Generators(runner: options.runner, diagnostics: diagnostics, renderers: renderers)
         }
 

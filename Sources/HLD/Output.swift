@@ -19,6 +19,8 @@ public struct Materialization: Sendable {
     public var tree: ResolvedComponent
     /// The run's warnings, in tree order (already handed to the caller's sink).
     public var diagnostics: [Diagnostic] = []
+    /// What the run fetched and rendered (shared by the environments of one `--all` run).
+    public var statistics = RunStatistics()
 
     /// Every file's content, one after another (what `--stdout` prints).
     public var stream: [UInt8] { files.flatMap(\.bytes) }

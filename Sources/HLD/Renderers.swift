@@ -15,6 +15,7 @@ struct Renderers: Sendable {
     let scratch: String
     /// Where charts assembled with their dependencies are kept.
     let store: CacheStore
+    let statistics: RunStatistics
 
     static let kustomizationFiles = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
 
@@ -43,8 +44,10 @@ struct Renderers: Sendable {
         let output: [UInt8]
         if let cached = cache.lookup(key) {
             diagnostics.progress("\(component.componentPath): from the render cache")
+            statistics.count("cached")
             output = cached
         } else {
+            statistics.count("rendered")
             let valuesFile = scratch + "/values-\(key.prefix(16)).yaml"
             do {
                 try Self.writePrivate(Array(values.utf8), to: valuesFile)
@@ -165,8 +168,10 @@ struct Renderers: Sendable {
         let output: [UInt8]
         if let cached = cache.lookup(key) {
             diagnostics.progress("\(component.componentPath): from the render cache")
+            statistics.count("cached")
             output = cached
         } else {
+            statistics.count("rendered")
             var directory = target
             var cleanup: String?
             if !overlay.isEmpty {

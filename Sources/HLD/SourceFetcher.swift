@@ -24,7 +24,10 @@ final class SourceFetcher: Sendable {
         self.credentials = credentials
         self.repositories = ChartRepositories(store: store, network: network)
         self.registries = OCIRegistries(store: store, network: network)
-        self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites))
+        let transfers = TransferReporter(diagnostics: diagnostics)
+        self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(
+            root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites,
+            transferProgress: { url, stats in transfers.report(url, stats) }))
     }
 
     /// The directory of a `method: git` component: its repository's tree exported, plus
@@ -111,12 +114,22 @@ final class SourceFetcher: Sendable {
     }
 }
 
+extension SourceFetcher {
+    /// How many git repositories this run transferred objects from.
+    func gitDownloads() async -> Int { await mirrors.downloadCount() }
+}
+
 /// Creates the git cache on first use, so an HLD without git sources never touches it.
 private actor MirrorCacheHolder {
     let options: MirrorCacheOptions
     var instance: MirrorCache?
 
     init(options: MirrorCacheOptions) { self.options = options }
+
+    func downloadCount() async -> Int {
+        guard let instance else { return 0 }
+        return await instance.downloaded.count
+    }
 
     func cache() throws(HLDError) -> MirrorCache {
         if let instance { return instance }
@@ -127,5 +140,32 @@ private actor MirrorCacheHolder {
         } catch {
             throw HLDError("\(error)")
         }
+    }
+}
+
+/// Git transfer progress as progress messages: one each time a fetch gets another tenth of
+/// its objects further, and when it is done — a few lines a fetch, however many callbacks.
+final class TransferReporter: @unchecked Sendable {
+    // Guarded by `lock`; the class is Sendable because every access takes it.
+    private let lock = NSLock()
+    private var reported: [String: Int] = [:]
+    private let diagnostics: any DiagnosticsSink
+
+    init(diagnostics: any DiagnosticsSink) { self.diagnostics = diagnostics }
+
+    func report(_ url: GitURL, _ stats: TransferProgress) {
+        guard stats.totalObjects > 0 else { return }
+        let done = stats.indexedObjects == stats.totalObjects
+        let step = done ? 11 : stats.receivedObjects * 10 / stats.totalObjects
+        let due = lock.withLock { () -> Bool in
+            guard step > reported[url.key, default: -1] else { return false }
+            reported[url.key] = step
+            return true
+        }
+        guard due else { return }
+        let mebibytes = String(format: "%.1f", Double(stats.receivedBytes) / 1_048_576)
+        diagnostics.progress(done
+            ? "fetched \(url.redacted): \(stats.totalObjects) objects, \(mebibytes) MiB"
+            : "fetching \(url.redacted): \(stats.receivedObjects)/\(stats.totalObjects) objects, \(mebibytes) MiB")
     }
 }

@@ -92,6 +92,16 @@ extension HLDCommand {
                 reports.append(report)
             }
             if format == .json { try RunReport.print(reports, single: !all) }
+            if let terminal = options.diagnostics as? TerminalDiagnostics, let last = materializations.last {
+                let components = materializations.map { $0.tree.flattened.count }.reduce(0, +)
+                let files = reports.compactMap(\.files)
+                let statistics = last.statistics
+                var text = "\(components) component(s), \(statistics.fetched) fetched, \(statistics.rendered + statistics.fromRenderCache) rendered (\(statistics.fromRenderCache) from the render cache)"
+                if !check {
+                    text += ", \(files.map(\.written.count).reduce(0, +)) file(s) written, \(files.map(\.unchanged.count).reduce(0, +)) unchanged, \(files.map(\.removed.count).reduce(0, +)) removed"
+                }
+                terminal.summary(text)
+            }
             guard stale.isEmpty else {
                 if format == .text {
                     let names = stale.map { "\(outputDir)/\($0.environmentName)" }.joined(separator: ", ")
@@ -114,6 +124,7 @@ extension HLDCommand {
         /// Reports a failure (JSON too when asked, with the warnings `--quiet` held) and exits 1.
         private func fail(_ error: HLDError, _ options: MaterializeOptions) -> Never {
             if format == .json { try? RunReport(failure: error).print() }
+            (options.diagnostics as? TerminalDiagnostics)?.endLine()
             (options.diagnostics as? TerminalDiagnostics)?.printHeld()
             printError(error)
             Self.exit(withError: ExitCode.failure)
@@ -165,10 +176,16 @@ final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
     // Guarded by `lock`; the class is Sendable because every access takes it.
     private let lock = NSLock()
     private var held: [String] = []
+    /// On a terminal (and neither --quiet nor --verbose): progress is one live line.
+    let live: Bool
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private var drawn = false
+    let started = ContinuousClock.now
 
     init(verbose: Bool, quiet: Bool) {
         self.verbose = verbose
         self.quiet = quiet
+        live = !quiet && !verbose && isatty(STDERR_FILENO) == 1
     }
 
     func warning(_ message: String) {
@@ -176,7 +193,26 @@ final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
             lock.withLock { held.append(message) }
             return
         }
+        endLine()
         printWarning(message)
+    }
+
+    /// Clears the live line, so what follows starts on a clean line.
+    func endLine() {
+        lock.withLock {
+            guard drawn else { return }
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            drawn = false
+        }
+    }
+
+    /// The line that ends a run: on a terminal, or with --verbose.
+    func summary(_ text: String) {
+        guard live || verbose else { return }
+        endLine()
+        let elapsed = (ContinuousClock.now - started).components
+        let seconds = String(format: "%.2f", Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
+        FileHandle.standardError.write(Data("hld: \(text), \(seconds) s\n".utf8))
     }
 
     /// The warnings `--quiet` held back, printed before a failure's error.
@@ -185,8 +221,26 @@ final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
     }
 
     func progress(_ message: String) {
+        if live {
+            // Redrawn at most ten times a second.
+            lock.withLock {
+                let now = ContinuousClock.now
+                guard now - lastDraw >= .milliseconds(100) else { return }
+                lastDraw = now
+                drawn = true
+                let width = max(20, terminalWidth() - 1)
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(message.prefix(width))".utf8))
+            }
+            return
+        }
         guard verbose else { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    private func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
     }
 }
 
