@@ -206,9 +206,9 @@ final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
         }
     }
 
-    /// The line that ends a run: on a terminal, or with --verbose.
+    /// The line that ends a run (not with --quiet).
     func summary(_ text: String) {
-        guard live || verbose else { return }
+        guard !quiet else { return }
         endLine()
         let elapsed = (ContinuousClock.now - started).components
         let seconds = String(format: "%.2f", Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18)
@@ -233,7 +233,9 @@ final class TerminalDiagnostics: DiagnosticsSink, @unchecked Sendable {
             }
             return
         }
-        guard verbose else { return }
+        // Not a terminal (a CI log): everything with --verbose, else the occasional
+        // milestone — a finished git transfer, a download.
+        guard verbose || (!quiet && (message.hasPrefix("fetched ") || message.contains(": downloading "))) else { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }
 

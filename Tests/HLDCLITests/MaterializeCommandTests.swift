@@ -92,7 +92,8 @@ import TestSupport
             """#)
         let capped = try hld(["materialize", "-C", cluster, "--check", "--diff-lines", "3", "prod"], cache: cache)
         #expect(capped.stdout == "differs: prod/cat/cat.yaml\ndiffers: prod/dog/dog.yaml\n--- a/prod/cat/cat.yaml\n+++ b/prod/cat/cat.yaml\n@@ -7,9 +7,9 @@\n… 49 more line(s) of diff (--diff-lines 52 shows them all)\n")
-        #expect(stale.stderr == "error: generated/prod is not up to date (2 file(s)); run hld materialize prod\n")
+        #expect(stale.stderr.hasSuffix("\nerror: generated/prod is not up to date (2 file(s)); run hld materialize prod\n"))
+        #expect(stale.stderr.hasPrefix("hld: 8 component(s), 0 fetched, 2 rendered (2 from the render cache), "), "the summary line")
         #expect(try fileContents(under: cluster + "/generated") == before, "--check writes nothing")
     }
 
@@ -134,7 +135,7 @@ import TestSupport
         let warned = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
         #expect(warned.succeeded)
         let warning = "config/prod.yaml:7:3: subcomponents.shopp names no subcomponent of cluster (did you mean shop?); its settings are not used"
-        #expect(warned.stderr == "warning: \(warning)\n")
+        #expect(warned.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") } == ["warning: \(warning)"])
         try FileManager.default.removeItem(atPath: cluster + "/generated")
         let strict = try hld(["materialize", "-C", cluster, "--strict", "prod"], cache: cache)
         #expect(strict.termination == .exited(1))
@@ -153,7 +154,7 @@ import TestSupport
         let warning = "cluster: duplicate key data.k in \(root.path)/m/cm.yaml (lines 6 and 7); the last value is used, as in the cluster"
         let lenient = try hld(["materialize", "-C", root.path], cache: cache)
         #expect(lenient.succeeded)
-        #expect(lenient.stderr == "warning: \(warning)\n")
+        #expect(lenient.stderr.hasPrefix("warning: \(warning)\nhld: 1 component(s), 0 fetched, 0 rendered (0 from the render cache), 1 file(s) written, 0 unchanged, 0 removed, "))
         #expect(try String(contentsOf: root.appendingPathComponent("generated/common/cluster.yaml"), encoding: .utf8).contains("  k: two\n"))
         let strict = try hld(["materialize", "-C", root.path, "--strict", "--output-dir", "strict-out"], cache: cache)
         #expect(strict.termination == .exited(1))

@@ -35,11 +35,16 @@ import TestSupport
         #expect(summary.hasPrefix("hld: 2 component(s), 1 fetched, 0 rendered (0 from the render cache), 1 file(s) written, 0 unchanged, 0 removed, "))
         #expect(summary.hasSuffix(" s"))
 
-        // Not a terminal: no redraws; with --verbose, plain lines and the summary.
+        // Not a terminal (a CI log): no redraws, the occasional plain line, the summary;
+        // with --verbose every progress line.
         let plain = try ChildProcess.run(hldBinary.path, ["materialize", "-C", root.path, "--cache-dir", scratch.appending("cache-plain").path, "--output-dir", "plain"],
                                          environment: Self.environment)
         #expect(plain.succeeded)
         #expect(!plain.stderr.contains("\r") && !plain.stderr.contains("\u{1B}["))
+        let lines = plain.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(plain.stderr)")
+        #expect(lines.first?.hasPrefix("fetched \(daemon.url(for: "big.git")): ") == true)
+        #expect(lines.last?.hasPrefix("hld: 2 component(s), 1 fetched") == true)
         let verbose = try ChildProcess.run(hldBinary.path, ["-v", "materialize", "-C", root.path, "--cache-dir", scratch.appending("cache-verbose").path, "--output-dir", "verbose"],
                                            environment: Self.environment)
         #expect(verbose.succeeded)
