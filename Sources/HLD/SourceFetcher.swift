@@ -62,6 +62,8 @@ final class SourceFetcher: Sendable {
             let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             let directory = URL(fileURLWithPath: parts.isEmpty ? exported : exported + "/" + parts).standardizedFileURL.path
             let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
+            let transferred = await cache.downloaded.contains(url.key)
+            diagnostics.progress("\(entry.name): \(shown) \(transferred ? "fetched" : "from the cache")")
             return FetchedDirectory(directory: directory, treeRoot: exported, fetchedFrom: "\(url.redacted) (\(ref))", display: shown, treeID: tree.hex,
                                     pin: .git(url: url.redacted, requested: "\(ref)", commit: commit.hex, path: parts, tree: tree.hex))
         } catch {
