@@ -107,3 +107,36 @@ import TestSupport
         #expect(try fm.contentsOfDirectory(atPath: root + "/generated") == ["common"])
     }
 }
+
+@Suite struct OldTreeTests {
+    /// Whether `chattr +i` works here (it needs root and a file system that has the flag).
+    static let immutableFiles: Bool = {
+        guard let scratch = try? TemporaryDirectory(prefix: "hld-chattr") else { return false }
+        let file = scratch.appending("f").path
+        FileManager.default.createFile(atPath: file, contents: Data())
+        guard (try? ChildProcess.run("chattr", ["+i", file], environment: ["PATH": "/usr/bin:/bin:/sbin:/usr/sbin"]))?.succeeded == true else { return false }
+        _ = try? ChildProcess.run("chattr", ["-i", file], environment: ["PATH": "/usr/bin:/bin:/sbin:/usr/sbin"])
+        return true
+    }()
+
+    @Test(.enabled(if: immutableFiles)) func anOldTreeThatCannotBeRemovedIsAnErrorNamingIt() throws {
+        let scratch = try TemporaryDirectory(prefix: "hld-oldtree")
+        let root = scratch.appending("hld").path
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
+        try "name: cluster\ntype: static\npath: ./m\n".write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+        let environment = ["PATH": "/usr/bin:/bin:/sbin:/usr/sbin", "HOME": scratch.path]
+        let run = { try ChildProcess.run(hldBinary.path, ["materialize", "-C", root, "--cache-dir", scratch.appending("cache").path], environment: environment) }
+        #expect(try run().succeeded)
+        let stuck = root + "/generated/common/cluster.yaml"
+        #expect(try ChildProcess.run("chattr", ["+i", stuck], environment: environment).succeeded)
+        defer { _ = try? ChildProcess.run("chattr", ["-i", "-R", root + "/generated"], environment: environment) }
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+        let failed = try run()
+        #expect(failed.termination == .exited(1))
+        #expect(failed.stderr.contains("error: the new output is in \(root)/generated/common, but the old tree moved to \(root)/generated/.common.tmp-"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("cannot be removed (check its permissions) and is left there"))
+        #expect(try String(contentsOfFile: stuck.replacingOccurrences(of: "/common/", with: "/common/"), encoding: .utf8).contains("name: b"), "the new tree is in place")
+    }
+}
