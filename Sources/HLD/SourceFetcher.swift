@@ -7,7 +7,6 @@ import YAML
 /// repositories, OCI registries, http manifests — into the cache, through one `Network`
 /// (offline check, limiter, mirrors). Only the resolve stage uses it.
 final class SourceFetcher: Sendable {
-    let cacheRoot: URL
     let store: CacheStore
     let network: Network
     let credentials: GitCredentials
@@ -18,7 +17,6 @@ final class SourceFetcher: Sendable {
 
     init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink) {
         self.diagnostics = diagnostics
-        self.cacheRoot = cacheRoot
         self.store = CacheStore(root: cacheRoot)
         self.network = network
         self.credentials = credentials

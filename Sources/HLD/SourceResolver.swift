@@ -161,7 +161,7 @@ struct SourceResolver: Sendable {
     /// through a symbolic link).
     private func contain(_ path: String, in component: ResolvedComponent, what: String) throws(HLDError) {
         guard let root = component.treeRoot else { return }
-        if path != root && !path.hasPrefix(root + "/") || !ExportedTreeContainment.contains(path, root: root) {
+        if !ExportedTreeContainment.contains(path, root: root) {
             throw HLDError(component.definition.location(of: "path"), component: component.componentPath, "\(what) leaves the tree fetched from \(component.fetchedFrom ?? "git")")
         }
     }
@@ -194,9 +194,11 @@ extension Pin {
 /// Containment on resolved paths: a path inside a fetched tree that reaches outside it
 /// through a symbolic link is outside.
 enum ExportedTreeContainment {
+    /// `path` (standardized) is inside `root` lexically and, when it exists, once
+    /// symbolic links are resolved. A missing path cannot be read through a link: the
+    /// lexical check decides, and the missing directory gets its own error later.
     static func contains(_ path: String, root: String) -> Bool {
-        // A path that does not exist cannot be read through a link: the lexical check
-        // (done by the caller) decides, and the missing directory gets its own error.
+        guard path == root || path.hasPrefix(root + "/") else { return false }
         guard FileManager.default.fileExists(atPath: path) else { return true }
         return ExportedTree.contains(path, root: root)
     }

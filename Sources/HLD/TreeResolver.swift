@@ -146,9 +146,7 @@ struct TreeResolver: Sendable {
         var directory = source.hasPrefix("/") ? source : parent.directory + "/" + source
         if let path = entry.path { directory += "/" + path }
         directory = URL(fileURLWithPath: directory).standardizedFileURL.path
-        // Lexically inside, and inside once symbolic links are resolved.
-        if let treeRoot = parent.treeRoot,
-           directory != treeRoot && !directory.hasPrefix(treeRoot + "/") || !ExportedTreeContainment.contains(directory, root: treeRoot) {
+        if let treeRoot = parent.treeRoot, !ExportedTreeContainment.contains(directory, root: treeRoot) {
             let field = entry.fieldLocations["path"] != nil && entry.source == nil ? "path" : "source"
             throw HLDError(entry.location(of: field), "subcomponent \(entry.name) points outside the tree fetched from \(parent.fetchedFrom ?? "git") (\(source)\(entry.path.map { " + " + $0 } ?? ""))")
         }

@@ -91,7 +91,7 @@ import YAML
         }
         #expect(digest.count == 64)
         #expect(pins["app"] == [.chart(repository: world.charts.url, name: "app", requested: "1.0.0", version: "1.0.0",
-                                       digest: try #require(pins["app"]?.first?.digestValue))])
+                                       digest: try #require(pins["app"]?.first?.digest))])
         guard case .http(_, let content)? = pins["manifest"]?.first else {
             Issue.record("manifest has no http pin")
             return
@@ -115,9 +115,6 @@ import YAML
     }
 }
 
-extension Pin {
-    var digestValue: String { digest }
-}
 
 @Suite struct RenderAllTests {
     @Test func everyEnvironmentAndGroupPairInOrder() async throws {
