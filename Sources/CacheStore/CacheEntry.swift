@@ -89,6 +89,22 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
         return temporary
     }
 
+    /// A fresh, empty temporary sibling directory (see ``temporaryPath()``), created and
+    /// registered in one step so that an interrupt's sweep either removes it or it is never
+    /// made. Whatever is built inside must create nothing recursively from above it: once
+    /// the sweep has removed it, writes into it fail instead of bringing it back.
+    public func temporaryDirectory() throws(CacheStoreError) -> String {
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard let result = InFlight.creating(temporary, { mkdir(temporary, 0o755) }) else {
+            throw CacheStoreError(what: "build", path: path, reason: "the process is being stopped")
+        }
+        guard result == 0 else {
+            InFlight.untrack(temporary)
+            throw .system("create", temporary)
+        }
+        return temporary
+    }
+
     /// Removes the temporaries interrupted writers left (call with the exclusive lock held).
     public func removeLeftovers() {
         let prefix = name + ".tmp-"
@@ -178,8 +194,8 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: directories
 
-    /// The entry as a directory, built once: when it is missing, `build` creates the
-    /// directory at the temporary path it is given (the path does not exist yet), and the
+    /// The entry as a directory, built once: when it is missing, `build` fills the empty
+    /// temporary directory it is given (see ``temporaryDirectory()``), and the
     /// result is renamed into place under the exclusive lock. Concurrent callers wait and
     /// find it built. A `build` that throws leaves nothing behind; its error is rethrown
     /// as is, the store's own failures are ``CacheStoreError``. Read-only content is fine:
@@ -191,7 +207,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
         defer { lock.release() }
         if exists { return path }
         removeLeftovers()
-        let temporary = temporaryPath()
+        let temporary = try temporaryDirectory()
         do {
             try build(temporary)
         } catch {
@@ -203,7 +219,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
         guard !InFlight.isStopping, lstat(temporary, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             CacheStore.removeTree(temporary)
             InFlight.untrack(temporary)
-            throw CacheStoreError(what: "build", path: path, reason: "the builder created no directory")
+            throw CacheStoreError(what: "build", path: path, reason: "the builder removed its directory")
         }
         try install(temporary)
         return path

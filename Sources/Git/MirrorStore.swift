@@ -39,11 +39,18 @@ enum MirrorStore {
         } else {
             entry.remove()
         }
-        let temporary = entry.temporaryPath()
+        let temporary: String
         let created: Repository
+        do {
+            temporary = try entry.temporaryDirectory()
+        } catch {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the mirror: \(error)")
+        }
         do {
             created = try Repository.create(temporary, bare: true)
         } catch {
+            CacheStore.removeTree(temporary)
+            InFlight.untrack(temporary)
             throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot create the mirror: \(error.message)")
         }
         let outcome: FetchOutcome
@@ -332,13 +339,12 @@ enum MirrorStore {
         }
     }
 
-    /// Writes `tree` into the new directory `directory`. Every symbolic link is judged on
+    /// Writes `tree` into the empty directory `directory`. Every symbolic link is judged on
     /// the whole tree first (`TreeLayout`): one is created only when its target, followed
     /// through the tree's other links, stays inside the tree.
     private static func write(tree: ObjectID, from repository: Repository, to directory: String, url: GitURL) throws {
         let (layout, blobs) = try layout(of: tree, in: repository, url: url)
         let links = layout.linkTargets()
-        guard mkdir(directory, 0o755) == 0 else { throw posixError("mkdir", directory) }
         var directories: [String] = []
         for index in 1..<layout.count {
             let path = directory + "/" + layout.path(of: index)

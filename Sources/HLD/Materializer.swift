@@ -309,11 +309,12 @@ struct HookWorkspace {
             return
         }
         let base = NSTemporaryDirectory() + "hld-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        InFlight.track(base)
         var copies: [String: String] = [:]
         let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: base, withIntermediateDirectories: true)
+            guard let made = InFlight.creating(base, { mkdir(base, 0o700) }), made == 0 else {
+                throw HLDError("cannot create \(base): \(InFlight.isStopping ? "the process is being stopped" : String(cString: strerror(errno)))")
+            }
             for (index, root) in roots.sorted().enumerated() {
                 let copy = "\(base)/\(index)"
                 try fm.copyItem(atPath: root, toPath: copy)

@@ -93,7 +93,6 @@ enum OutputLayout {
         var summary = WriteSummary()
         let target = root + "/" + name
         let temporary = "\(root)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        InFlight.track(temporary)
         defer { InFlight.untrack(temporary) }
         // A run that was killed (not interrupted: that one cleans up) left its half-built tree.
         let stale = InFlight.removeStale(in: root, prefix: ".\(name).tmp-")
@@ -102,10 +101,12 @@ enum OutputLayout {
         }
         do {
             try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try fm.createDirectory(atPath: temporary, withIntermediateDirectories: false)
         } catch {
             throw HLDError("cannot write the output under \(root): \(reason(error))")
         }
+        // Made and registered in one step: an interrupt's sweep removes it, or it is never made.
+        guard let made = InFlight.creating(temporary, { mkdir(temporary, 0o755) }) else { throw HLDError("stopped").kind(.output) }
+        guard made == 0 else { throw HLDError("cannot write the output under \(root): \(String(cString: strerror(errno)))") }
         do {
             var directories = Set<String>()
             for file in files {
@@ -113,7 +114,7 @@ enum OutputLayout {
                 let path = temporary + "/" + file.path
                 let parent = (path as NSString).deletingLastPathComponent
                 if directories.insert(parent).inserted {
-                    try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                    try Self.makeDirectories(parent, below: temporary, shownAs: target)
                 }
                 // A file that is already on disk with these bytes is linked, not written
                 // again: an unchanged run creates no new inodes.
@@ -134,6 +135,19 @@ enum OutputLayout {
         } catch {
             try? fm.removeItem(atPath: temporary)
             throw error as? HLDError ?? HLDError("cannot write \(target): \(reason(error))")
+        }
+    }
+
+    /// Creates `directory` and its parents up to, not including, `base`, one `mkdir` at a
+    /// time: if `base` is gone (an interrupt removed it) this fails rather than making it again.
+    private static func makeDirectories(_ directory: String, below base: String, shownAs shown: String) throws(HLDError) {
+        guard directory.count > base.count else { return }
+        var path = base
+        for component in directory.dropFirst(base.count + 1).split(separator: "/") {
+            path += "/" + component
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+                throw HLDError("cannot create \(shown + path.dropFirst(base.count)): \(String(cString: strerror(errno)))").kind(.output)
+            }
         }
     }
 

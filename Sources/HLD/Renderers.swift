@@ -111,9 +111,13 @@ struct Renderers: Sendable {
         let fm = FileManager.default
         do {
             try entry.createDirectory { temporary in
-                try fm.copyItem(atPath: directory, toPath: temporary)
+                for item in try fm.contentsOfDirectory(atPath: directory) {
+                    try fm.copyItem(atPath: directory + "/" + item, toPath: temporary + "/" + item)
+                }
                 try CacheStore.makeWritable(temporary)
-                try fm.createDirectory(atPath: temporary + "/charts", withIntermediateDirectories: true)
+                if !fm.fileExists(atPath: temporary + "/charts") {
+                    try fm.createDirectory(atPath: temporary + "/charts", withIntermediateDirectories: false)
+                }
                 for dependency in dependencies {
                     let name = URL(fileURLWithPath: dependency.path).lastPathComponent
                     try fm.copyItem(atPath: dependency.path, toPath: temporary + "/charts/" + (dependency.path.hasSuffix(".tgz") ? "\(dependency.name)-\(name)" : name))
@@ -178,7 +182,8 @@ struct Renderers: Sendable {
                 directory = overlayDirectory
                 cleanup = directory
                 do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    // Not recursive: once an interrupt has removed the scratch directory, nothing brings it back.
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
                     try Self.writePrivate(Array(overlay.utf8), to: directory + "/kustomization.yaml")
                 } catch {
                     throw HLDError(component: component.componentPath, "cannot write the overlay: \(error)")

@@ -69,7 +69,7 @@ do {
         let entry = store.entry(.gitTrees, name: "readonly")
         try entry.createDirectory { temporary in
             for directory in [temporary, temporary + "/a", temporary + "/a/b"] {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+                if directory != temporary { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) }
                 try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/file"))
                 chmod(directory + "/file", 0o444)
             }

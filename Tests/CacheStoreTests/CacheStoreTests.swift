@@ -416,9 +416,10 @@ var probePath: String {
         }
         #expect(!entry.exists)
         #expect(temporaries(in: entry.directory) == [])
-        #expect(throws: CacheStoreError(what: "build", path: entry.path, reason: "the builder created no directory")) {
-            try entry.createDirectory { _ in }
+        #expect(throws: CacheStoreError(what: "build", path: entry.path, reason: "the builder removed its directory")) {
+            try entry.createDirectory { temporary in try FileManager.default.removeItem(atPath: temporary) }
         }
+        #expect(temporaries(in: entry.directory) == [])
     }
 
     /// As an unprivileged user (root ignores modes), a read-only tree refuses new files yet
