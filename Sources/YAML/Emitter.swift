@@ -8,9 +8,13 @@ public struct EmitOptions: Sendable {
     /// one stream get one (YAML requires it there).
     public var explicitDocumentStart: Bool
 
-    public init(indent: Int = 2, explicitDocumentStart: Bool = false) {
+    /// Write collections in flow style (`{a: 1, b: [x, y]}`), on one line.
+    public var flow: Bool
+
+    public init(indent: Int = 2, explicitDocumentStart: Bool = false, flow: Bool = false) {
         self.indent = indent
         self.explicitDocumentStart = explicitDocumentStart
+        self.flow = flow
     }
 
     public static let `default` = EmitOptions()
@@ -127,7 +131,7 @@ public final class YAMLWriter {
         case .sequence(let items):
             var event = yaml_event_t()
             let tag = Self.collectionTag(node.tag, standard: Tag.seq)
-            let ok = withOptionalCString(tag) { yaml_sequence_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, YAML_BLOCK_SEQUENCE_STYLE) }
+            let ok = withOptionalCString(tag) { yaml_sequence_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE) }
             guard ok == 1 else { throw YAMLError(.emitter, "cannot write a sequence tagged \(tag ?? "")", mark: node.mark) }
             try emit(&event, at: node.mark)
             for item in items { try write(node: item, isKey: false) }
@@ -137,7 +141,7 @@ public final class YAMLWriter {
         case .mapping(let pairs):
             var event = yaml_event_t()
             let tag = Self.collectionTag(node.tag, standard: Tag.map)
-            let ok = withOptionalCString(tag) { yaml_mapping_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, YAML_BLOCK_MAPPING_STYLE) }
+            let ok = withOptionalCString(tag) { yaml_mapping_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE) }
             guard ok == 1 else { throw YAMLError(.emitter, "cannot write a mapping tagged \(tag ?? "")", mark: node.mark) }
             try emit(&event, at: node.mark)
             for pair in pairs {

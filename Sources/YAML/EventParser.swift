@@ -18,6 +18,10 @@ package struct Event: Sendable, Equatable {
     package var anchor: String?
     package var tag: String?
     package var start: Mark
+    /// Where the event's text starts and ends, in characters from the start of the input
+    /// (libyaml's mark index; a CRLF counts two). Block collections start at their first
+    /// key or `-` and "end" at the next token, wherever that is.
+    package var range: Range<Int> = 0..<0
 }
 
 /// Bytes handed to libyaml through its read callback, so no pointer into a Swift array
@@ -79,7 +83,9 @@ package final class EventParser {
         var event = yaml_event_t()
         guard yaml_parser_parse(parser, &event) == 1 else { throw parseError() }
         defer { yaml_event_delete(&event) }
-        let converted = Self.convert(&event)
+        var converted = Self.convert(&event)
+        let from = Int(event.start_mark.index)
+        converted.range = from..<max(from, Int(event.end_mark.index))
         if case .streamEnd = converted.kind { finished = true }
         return converted
     }
