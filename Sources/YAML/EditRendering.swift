@@ -100,6 +100,12 @@ enum Render {
     }
 }
 
+extension Node {
+    /// The value on one line, in flow style (`v1.2`, `"4"`, `{a: 1, b: [x]}`): how a
+    /// message shows it.
+    public var flowText: String { Render.flow(self) }
+}
+
 /// Block-style text for new values, in the file's layout.
 struct BlockRender {
     /// Spaces per nesting level.

@@ -21,11 +21,12 @@ import TestSupport
         manifest it names into a shared cache, merges config/common with the
         environment's config, renders Helm charts, Kustomize directories and static
         manifests, and writes generated/prod/ atomically. `hld install` only fetches;
-        `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
-        fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
-        --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go before or
-        after the subcommand. Exit status: 0 success, 1 failure (or differences for
-        --check), 64 usage errors.
+        `hld set`, `hld add` and `hld remove` edit config and component files in place,
+        keeping comments and formatting; `hld fmt` re-emits manifests in hld's
+        canonical style; `hld cache fetch` fetches git repositories. Global options
+        (-C, --jobs, --offline, --verbose, --quiet, --strict, --color, --helm,
+        --kustomize, --cache-dir) go before or after the subcommand. Exit status: 0
+        success, 1 failure (or differences for --check), 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -38,6 +39,12 @@ import TestSupport
                                   manifests.
           install                 Fetch every source of the HLD into the cache and run
                                   install hooks.
+          set                     Set config values in a component's config file,
+                                  changing nothing else in it.
+          add                     Add a subcomponent to the component file, or replace
+                                  the one of that name in place.
+          remove                  Remove a subcomponent from the component file,
+                                  changing nothing else in it.
           cache                   Work with hld's cache.
           fmt                     Re-emit YAML or JSON manifests in hld's canonical
                                   Kubernetes style.
@@ -260,6 +267,160 @@ import TestSupport
         OVERVIEW: Print hld's version and the libyaml and libgit2 versions it runs with.
 
         USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>]
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func set() throws {
+        #expect(try help(["set"]) == #"""
+        OVERVIEW: Set config values in a component's config file, changing nothing else
+        in it.
+
+        Edits config/<env>.yaml (created when missing) of the component in the current
+        directory (or -C), under `config:` — or under
+        `subcomponents.<a>.subcomponents.<b>.config` with --subcomponent a.b. Values
+        are read as YAML scalars: replicas=4 is a number, enabled=true a boolean,
+        tag=v1.2 a string; text YAML readers disagree on (yes, 1.10.0, 0755) is written
+        quoted. Quoted key segments keep their dots: '"app.kubernetes.io/name".x=y'.
+        Comments, key order, quoting and blank lines of everything else stay as they
+        were; setting a value the file already has leaves it byte for byte the same. A
+        file that does not parse is not touched.
+
+        USAGE: hld set [<options>] [<key.path=value> ...]
+
+        ARGUMENTS:
+          <key.path=value>        Values to set.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --env, --environment <env>
+                                  The config file to edit: config/<env>.yaml. (default:
+                                  common)
+          --subcomponent <a.b>    The subcomponent whose config to set, as a dotted
+                                  chain of names (a.b).
+          --string                Take every value as a string.
+          -f, --file <values.yaml>
+                                  A YAML file of values to set (maps are set key by
+                                  key), applied before the key.path=value arguments.
+          --no-new-config-keys    Fail, changing nothing, when a key (or the file) does
+                                  not exist yet.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func add() throws {
+        #expect(try help(["add"]) == #"""
+        OVERVIEW: Add a subcomponent to the component file, or replace the one of that
+        name in place.
+
+        Appends an entry to `subcomponents` of component.yaml (or .json) in the current
+        directory (or -C), in the list's own style. An entry of the same name is
+        replaced in place: the given fields are set, other source fields removed, its
+        hooks and subcomponents kept. Without --method, the source says: oci:// or a
+        chart repository with --type helm and --path is helm, an http(s) .yaml with
+        --type static is http, another URL is git, a path is local. No branch is
+        written unless given (the repository's default branch is followed). A file that
+        does not parse is not touched.
+
+        USAGE: hld add [<options>] <name>
+
+        ARGUMENTS:
+          <name>                  The subcomponent's name.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --source <source>       A git URL, Helm repository URL, http(s) manifest URL
+                                  or local path.
+          --method <method>       local, git, helm or http (default: what the source
+                                  implies). (values: local, git, helm, http)
+          --type <type>           component, helm, static or kustomize (default:
+                                  component). (values: component, helm, static,
+                                  kustomize)
+          --path <path>           A subdirectory of the source, or the chart name for
+                                  method helm.
+          --branch <branch>       The git branch to follow.
+          --version <version>     A commit or tag (git), a chart version or constraint
+                                  (helm).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func remove() throws {
+        #expect(try help(["remove"]) == #"""
+        OVERVIEW: Remove a subcomponent from the component file, changing nothing else
+        in it.
+
+        Removes the entry's lines from `subcomponents` of component.yaml (or .json) in
+        the current directory (or -C). Config files that still configure the name are
+        listed; they are left as they are.
+
+        USAGE: hld remove [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <name>
+
+        ARGUMENTS:
+          <name>                  The subcomponent's name.
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.

@@ -1,23 +1,6 @@
 import Testing
+import TestSupport
 import YAML
-
-/// The lines a change replaced: everything before the first and after the last differing
-/// line is common.
-func changedLines(_ before: String, _ after: String) -> Changed {
-    let old = before.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    let new = after.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    var prefix = 0
-    while prefix < min(old.count, new.count), old[prefix] == new[prefix] { prefix += 1 }
-    var suffix = 0
-    while suffix < min(old.count, new.count) - prefix, old[old.count - 1 - suffix] == new[new.count - 1 - suffix] { suffix += 1 }
-    return Changed(removed: Array(old[prefix..<(old.count - suffix)]), added: Array(new[prefix..<(new.count - suffix)]))
-}
-
-struct Changed: Equatable, CustomStringConvertible {
-    var removed: [String]
-    var added: [String]
-    var description: String { (removed.map { "-" + $0 } + added.map { "+" + $0 }).joined(separator: "\n") }
-}
 
 /// `config.image.tag`, `subcomponents.[2].name`.
 func path(_ text: String) -> [PathSegment] {
