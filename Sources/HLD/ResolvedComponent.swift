@@ -74,4 +74,6 @@ public struct DisabledSubcomponent: Sendable {
     /// `folder/name`: how messages name it (an external component's file was never read,
     /// so its own name is unknown).
     public var componentPath: String
+    /// The `disabled: true` that won (in the parent's config files, or further up).
+    public var disabledAt: SourceLocation?
 }

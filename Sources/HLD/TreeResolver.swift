@@ -77,8 +77,15 @@ struct TreeResolver: Sendable {
         // A child is nil exactly when its config disables it.
         let children = try Self.collect(results)
         parent.children = children.compactMap { $0 }
-        parent.disabledSubcomponents = zip(entries.indices, children).filter { $0.1 == nil }.map { index, _ in
-            DisabledSubcomponent(entry: entries[index], index: index, componentPath: (parent.folder + [entries[index].name]).joined(separator: "/"))
+        let disabled = zip(entries.indices, children).filter { $0.1 == nil }.map(\.0)
+        guard !disabled.isEmpty else { return }
+        // The same merge succeeded when the config was built, so this one does too.
+        let explained = try? component.origin.explained()
+        parent.disabledSubcomponents = disabled.map { index in
+            let name = entries[index].name
+            let setting = try? explained?.value(at: [.key("subcomponents"), .key(name), .key("disabled")], in: component.componentPath)
+            return DisabledSubcomponent(entry: entries[index], index: index, componentPath: (component.folder + [name]).joined(separator: "/"),
+                                        disabledAt: setting?.origin?.location)
         }
     }
 
