@@ -23,16 +23,25 @@ public struct ComponentTree: Sendable, Encodable {
     public var path: String
     public var type: String
     public var declared: Declared
-    /// Where its files are: a directory of the project, or `<url>@<commit>/<path>` for a
+    /// Where its files are: a directory of the project, or `<url>@<commit>/<path>` in a
     /// fetched tree. Nil for a disabled entry.
     public var files: String?
-    /// What it resolved to: its definition's and its generator's sources, then the chart
-    /// dependencies fetched for it.
-    public var pins: [Pin]
+    /// `files` is in a tree fetched from git.
+    public var fetched: Bool
+    /// Where its component file was fetched from (external components from git).
+    public var definitionPin: Pin?
+    /// What its generator renders from: a chart, a git tree, an http manifest, a
+    /// directory of the project.
+    public var sourcePin: Pin?
+    /// The chart dependencies fetched for it (not vendored in `charts/`).
+    public var dependencies: [Pin]
     public var disabled: Bool
     /// The `disabled: true` that won.
     public var disabledAt: SourceLocation?
     public var children: [ComponentTree]
+
+    /// Every pin: definition, source, dependencies.
+    public var pins: [Pin] { [definitionPin, sourcePin].compactMap { $0 } + dependencies }
 
     /// Every node, parents before children.
     public var flattened: [ComponentTree] { [self] + children.flatMap(\.flattened) }
@@ -64,12 +73,15 @@ extension ComponentTree {
             (disabled.index, ComponentTree(
                 name: disabled.entry.name, componentName: nil, path: disabled.componentPath, type: disabled.entry.type.rawValue,
                 declared: Declared(disabled.entry, overrides: ComponentConfig(component.config.passedDown(to: disabled.entry.name))),
-                files: nil, pins: [], disabled: true, disabledAt: disabled.disabledAt, children: []))
+                files: nil, fetched: false, definitionPin: nil, sourcePin: nil, dependencies: [],
+                disabled: true, disabledAt: disabled.disabledAt, children: []))
         }
         return ComponentTree(
             name: component.entryName, componentName: component.definition.name == component.entryName ? nil : component.definition.name,
             path: component.componentPath, type: component.definition.type.rawValue, declared: Declared(entry, overrides: overrides),
-            files: files(of: component, root: root, fetchedTrees: fetchedTrees), pins: component.pins, disabled: false, disabledAt: nil,
+            files: files(of: component, root: root, fetchedTrees: fetchedTrees), fetched: component.treeRoot != nil,
+            definitionPin: component.definitionPin, sourcePin: component.source, dependencies: component.dependencies,
+            disabled: false, disabledAt: nil,
             children: entries.sorted { $0.0 < $1.0 }.map(\.1))
     }
 

@@ -55,6 +55,7 @@ import YAML
         #expect(tree.flattened.map(\.disabled) == [false, false, false, false, false, false, true])
         let fetched = "\(fixture.served)@\(fixture.commit.prefix(12))/apps/web"
         #expect(tree.flattened.map(\.files) == [".", "infra", "infra", "infra", fetched, fetched, nil])
+        #expect(tree.flattened.map(\.fetched) == [false, false, false, false, true, true, false])
         #expect(tree.flattened.map(\.pins) == [
             [], [], [.local(path: "infra/chart")], [.local(path: "infra/manifests")],
             [.git(url: fixture.served, requested: "branch main", commit: fixture.commit, path: "apps/web", tree: fixture.tree)],
