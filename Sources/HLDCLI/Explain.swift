@@ -43,10 +43,14 @@ extension HLDCommand {
             }
             let explanation: ConfigExplanation
             let diagnostics: [Diagnostic]
-            do {
+            do throws(HLDError) {
                 let resolution = try await Materializer.resolve(options)
                 diagnostics = resolution.diagnostics
-                explanation = try resolution.explain(component: rest.first, key: rest.count > 1 ? rest[1] : nil)
+                do {
+                    explanation = try resolution.explain(component: rest.first, key: rest.count > 1 ? rest[1] : nil)
+                } catch {
+                    throw Self.hint(error, name: rest.first, tree: resolution.tree)
+                }
             } catch {
                 if format == .json { try RunReport(failure: error).print() }
                 (options.diagnostics as? TerminalDiagnostics)?.printHeld()
@@ -57,6 +61,16 @@ extension HLDCommand {
             case .text: try writeStandardOutput(Array(AnnotatedConfig.text(explanation).utf8))
             case .json: try ExplainReport(explanation, diagnostics: diagnostics).print()
             }
+        }
+
+        /// An unknown component that could have been meant as an environment gets told
+        /// how hld tells them apart.
+        static func hint(_ error: HLDError, name: String?, tree: ResolvedComponent) -> HLDError {
+            guard let name, !name.contains("/"), !name.contains("."), (try? tree.component(at: name)) == nil,
+                  error.location == nil, error.others.isEmpty else { return error }
+            var hinted = error
+            hinted.message += "; to use \(name) as an environment, declare it in hld.yaml (environments: [...]) or give the top-level component a config/\(name).yaml"
+            return hinted
         }
 
         /// How many leading arguments are environments: the names hld.yaml declares (and

@@ -98,7 +98,7 @@ import TestSupport
         // stage has no config file in the top-level component: it is taken for a component.
         let stage = try hld(["explain", "prod", "stage", "infra/chart"], in: fixture)
         #expect(stage.termination == .exited(1))
-        #expect(stage.stderr.hasSuffix("error: no component stage in the tree (components: cluster, infra/infra-impl, infra/chart, infra/manifests, app/web, app/site)\n"), "\(stage.stderr)")
+        #expect(stage.stderr.hasSuffix("error: no component stage in the tree (components: cluster, infra/infra-impl, infra/chart, infra/manifests, app/web, app/site); to use stage as an environment, declare it in hld.yaml (environments: [...]) or give the top-level component a config/stage.yaml\n"), "\(stage.stderr)")
         let many = try hld(["explain", "prod", "infra/chart", "config", "extra"], in: fixture)
         #expect(many.termination == .exited(64))
         #expect(many.stderr.contains("but got infra/chart config extra after the environments"), "\(many.stderr)")
