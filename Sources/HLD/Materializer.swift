@@ -108,6 +108,16 @@ public enum Materializer {
         return Installation(tree: tree, diagnostics: try context.finish())
     }
 
+    /// Only the resolve stage — which fetches and pins every source into the cache — with
+    /// no hooks run and nothing rendered or written: what `hld explain` and `hld tree`
+    /// read. Hooks of fetched components are not refused here, since none runs.
+    public static func resolve(_ options: MaterializeOptions) async throws(HLDError) -> Resolution {
+        let context = try Context(options)
+        defer { context.removeScratch() }
+        let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
+        return Resolution(root: context.resolver.root, environments: context.environments, tree: tree, diagnostics: try context.finish())
+    }
+
     /// Replaces `<outputRoot>/<environment>` with the rendered files, atomically.
     @discardableResult
     public static func write(_ materialization: Materialization, to outputRoot: String) throws(HLDError) -> WriteSummary {
@@ -219,12 +229,18 @@ public enum Materializer {
             InFlight.untrack(scratch)
         }
 
-        /// The resolve stage and the checks on its result.
+        /// The resolve stage and the checks on its result, for a run that runs hooks.
         func resolve() async throws(HLDError) -> ResolvedComponent {
+            let resolved = try await resolveTree()
+            try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
+            return resolved
+        }
+
+        /// The resolve stage and the warnings about its result.
+        func resolveTree() async throws(HLDError) -> ResolvedComponent {
             let resolved = try await resolver.resolve()
             warnAboutUnusedEnvironments(in: resolved)
             ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: diagnostics)
-            try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
             return resolved
         }
 

@@ -41,6 +41,18 @@ public struct Installation: Sendable {
     public var diagnostics: [Diagnostic]
 }
 
+/// What the resolve stage alone produced (`Materializer.resolve`).
+public struct Resolution: Sendable {
+    /// The project directory (the top-level component's), standardized.
+    public var root: String
+    /// The environments the config was layered for, highest first (hld.yaml's defaults
+    /// when none was named; empty: `common` only).
+    public var environments: [String]
+    public var tree: ResolvedComponent
+    /// The run's warnings, in tree order (already handed to the caller's sink).
+    public var diagnostics: [Diagnostic]
+}
+
 /// What `--check` found on disk.
 public enum FileDifference: Sendable, Equatable, CustomStringConvertible {
     case added(String), removed(String), changed(String)

@@ -22,6 +22,9 @@ public struct ResolvedComponent: Sendable {
     /// Where each value of `config` came from.
     public var origin: ConfigOrigin
     public var children: [ResolvedComponent]
+    /// The entries of its `subcomponents` list that its config disables (not resolved, and
+    /// not in `children`), for `hld tree`.
+    public var disabledSubcomponents: [DisabledSubcomponent] = []
     /// Where the component's own definition was fetched from (a git pin), for external
     /// components fetched from git.
     public var definitionPin: Pin? = nil
@@ -59,4 +62,18 @@ public struct ResolvedComponent: Sendable {
     public var flattened: [ResolvedComponent] {
         [self] + children.flatMap(\.flattened)
     }
+}
+
+/// An entry of a component's `subcomponents` list that the merged config disables
+/// (`disabled: true`): it and its whole subtree are skipped.
+public struct DisabledSubcomponent: Sendable {
+    /// The entry as the parent's component file declares it.
+    public var entry: ComponentDefinition
+    /// Its place in the parent's `subcomponents` list.
+    public var index: Int
+    /// `folder/name`: how messages name it (an external component's file was never read,
+    /// so its own name is unknown).
+    public var componentPath: String
+    /// The `disabled: true` that won (in the parent's config files, or further up).
+    public var disabledAt: SourceLocation?
 }

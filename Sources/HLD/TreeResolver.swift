@@ -37,7 +37,7 @@ struct TreeResolver: Sendable {
             component.definitionPin = fetched.pin
         }
         try await pin(&component)
-        component.children = try await children(of: component, ancestors: [identity(component.directory)])
+        try await resolveSubcomponents(of: &component, ancestors: [identity(component.directory)])
         return component
     }
 
@@ -49,20 +49,22 @@ struct TreeResolver: Sendable {
         component.input = resolution.input
     }
 
-    /// The resolved children, in definition order. Siblings resolve concurrently; when
-    /// several fail, every failure is reported, in tree order.
-    private func children(of parent: ResolvedComponent, ancestors: [String]) async throws(HLDError) -> [ResolvedComponent] {
+    /// Resolves the component's children, in definition order, and records the entries
+    /// its config disables. Siblings resolve concurrently; when several fail, every
+    /// failure is reported, in tree order.
+    private func resolveSubcomponents(of parent: inout ResolvedComponent, ancestors: [String]) async throws(HLDError) {
         let entries = parent.definition.subcomponents
-        guard !entries.isEmpty else { return [] }
+        guard !entries.isEmpty else { return }
+        let component = parent
         let results = await withTaskGroup(of: (Int, Result<ResolvedComponent?, HLDError>).self) { group in
             for (index, entry) in entries.enumerated() {
                 // The child's messages belong to it: tree order, whatever finishes first.
                 var resolver = self
-                resolver.diagnostics = diagnostics.scoped(to: parent.position + [index], component: (parent.folder + [entry.name]).joined(separator: "/"))
+                resolver.diagnostics = diagnostics.scoped(to: component.position + [index], component: (component.folder + [entry.name]).joined(separator: "/"))
                 resolver.pinning.diagnostics = resolver.diagnostics
                 group.addTask {
                     do throws(HLDError) {
-                        return (index, .success(try await resolver.child(entry, of: parent, position: parent.position + [index], ancestors: ancestors)))
+                        return (index, .success(try await resolver.child(entry, of: component, position: component.position + [index], ancestors: ancestors)))
                     } catch {
                         return (index, .failure(error))
                     }
@@ -72,7 +74,19 @@ struct TreeResolver: Sendable {
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        return try Self.collect(results).compactMap { $0 }
+        // A child is nil exactly when its config disables it.
+        let children = try Self.collect(results)
+        parent.children = children.compactMap { $0 }
+        let disabled = zip(entries.indices, children).filter { $0.1 == nil }.map(\.0)
+        guard !disabled.isEmpty else { return }
+        // The same merge succeeded when the config was built, so this one does too.
+        let explained = try? component.origin.explained()
+        parent.disabledSubcomponents = disabled.map { index in
+            let name = entries[index].name
+            let setting = try? explained?.value(at: [.key("subcomponents"), .key(name), .key("disabled")], in: component.componentPath)
+            return DisabledSubcomponent(entry: entries[index], index: index, componentPath: (component.folder + [name]).joined(separator: "/"),
+                                        disabledAt: setting?.origin?.location)
+        }
     }
 
     /// The values, or every failure as one error in the given (tree) order.
@@ -106,7 +120,7 @@ struct TreeResolver: Sendable {
                 origin: passedOrigin, children: [])
             inline.position = position
             try await pin(&inline)
-            inline.children = try await children(of: inline, ancestors: ancestors)
+            try await resolveSubcomponents(of: &inline, ancestors: ancestors)
             return inline
         }
 
@@ -135,7 +149,7 @@ struct TreeResolver: Sendable {
         component.definitionPin = located.pin
         component.position = position
         try await pin(&component)
-        component.children = try await children(of: component, ancestors: ancestors + [id])
+        try await resolveSubcomponents(of: &component, ancestors: ancestors + [id])
         return component
     }
 

@@ -15,14 +15,16 @@ struct HLDCommand: AsyncParsableCommand {
             environment's config, renders Helm charts, Kustomize directories and static \
             manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
-            keeping comments and formatting; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
+            keeping comments and formatting; `hld explain` shows a component's merged config \
+            with the file and line of each value; `hld tree` shows the resolved component \
+            tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
             subcommand. \
             Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Materialize.self, Install.self, SetValues.self, Add.self, Remove.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Materialize.self, Install.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -60,7 +62,8 @@ enum GlobalArguments {
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
-        "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "fmt": [], "version": [], "cache": ["fetch"],
+        "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
+        "fmt": [], "version": [], "cache": ["fetch"],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just

@@ -22,11 +22,13 @@ import TestSupport
         environment's config, renders Helm charts, Kustomize directories and static
         manifests, and writes generated/prod/ atomically. `hld install` only fetches;
         `hld set`, `hld add` and `hld remove` edit config and component files in place,
-        keeping comments and formatting; `hld fmt` re-emits manifests in hld's
-        canonical style; `hld cache fetch` fetches git repositories. Global options
-        (-C, --jobs, --offline, --verbose, --quiet, --strict, --color, --helm,
-        --kustomize, --cache-dir) go before or after the subcommand. Exit status: 0
-        success, 1 failure (or differences for --check), 64 usage errors.
+        keeping comments and formatting; `hld explain` shows a component's merged
+        config with the file and line of each value; `hld tree` shows the resolved
+        component tree; `hld fmt` re-emits manifests in hld's canonical style; `hld
+        cache fetch` fetches git repositories. Global options (-C, --jobs, --offline,
+        --verbose, --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go
+        before or after the subcommand. Exit status: 0 success, 1 failure (or
+        differences for --check), 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -45,6 +47,9 @@ import TestSupport
                                   the one of that name in place.
           remove                  Remove a subcomponent from the component file,
                                   changing nothing else in it.
+          explain                 Show a component's merged config with the file and
+                                  line each value came from.
+          tree                    Show the resolved component tree.
           cache                   Work with hld's cache.
           fmt                     Re-emit YAML or JSON manifests in hld's canonical
                                   Kubernetes style.
@@ -148,6 +153,104 @@ import TestSupport
           --format <format>       text, or json: the components with their pins and the
                                   diagnostics as one JSON document on stdout. (default:
                                   text)
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func explain() throws {
+        #expect(try help(["explain"]) == #"""
+        OVERVIEW: Show a component's merged config with the file and line each value
+        came from.
+
+        Environments come first, highest precedence first (default: hld.yaml's
+        defaults, else common): the leading arguments that hld.yaml declares as
+        environments or groups, or, without hld.yaml, that the top-level component has
+        a config/<name>.yaml (or .json) for. Then, optionally, the component: its path
+        as messages and # Source: lines print it (infra/monitoring/prometheus) or its
+        chain of entry names (infra/prometheus); default: the top-level component.
+        Then, optionally, a key path (config.image.tag, config.hosts[0]) to show only
+        that part. Every value and list item is annotated with the file:line:column
+        that won: what the parent passes down (written in the parent's config or
+        further up), then config/<env> in order, then config/common. The tree is
+        resolved (sources fetched) but nothing is rendered and no hook runs.
+
+        USAGE: hld explain [<options>] [<environment> ...] [<component> [<key-path>]]
+
+        ARGUMENTS:
+          <argument>              Environments, then a component, then a key path.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --format <format>       text (the config as YAML, each value followed by a #
+                                  file:line:column comment), or json (component,
+                                  environments and every value with its path, file,
+                                  line, column and layer). (default: text)
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func tree() throws {
+        #expect(try help(["tree"]) == #"""
+        OVERVIEW: Show the resolved component tree.
+
+        Every component in definition order: its entry name, type, what its entry asks
+        for and what that resolved to (a git commit, a chart version and digest, an
+        http manifest's digest, a directory of the project), and, in their places, the
+        entries the environments' config disables, with the file and line that disables
+        them. The tree is resolved (sources fetched) but nothing is rendered and no
+        hook runs.
+
+        USAGE: hld tree [<options>] [<environments> ...]
+
+        ARGUMENTS:
+          <environments>          Environments and groups, highest precedence first
+                                  (default: hld.yaml's defaults, else common).
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --format <format>       text (an indented tree), json (the tree with every
+                                  pin, and the diagnostics), or dot (a Graphviz
+                                  digraph: dot -Tsvg). (default: text)
           --version               Show the version.
           -h, --help              Show help information.
 
