@@ -13,7 +13,8 @@ struct HLDCommand: AsyncParsableCommand {
             prod` resolves the component tree, fetches every git repository, chart and \
             manifest it names into a shared cache, merges config/common with the \
             environment's config, renders Helm charts, Kustomize directories and static \
-            manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
+            manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new \
+            HLD; `hld install` only fetches; \
             `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
@@ -21,7 +22,7 @@ struct HLDCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Materialize.self, Install.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -59,7 +60,7 @@ enum GlobalArguments {
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
-        "materialize": [], "generate": [], "install": [], "fmt": [], "version": [], "cache": ["fetch"],
+        "init": [], "materialize": [], "generate": [], "install": [], "fmt": [], "version": [], "cache": ["fetch"],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just
