@@ -194,11 +194,11 @@ public struct Scaffold: Sendable, Equatable {
     /// process is interrupted, the files and directories made so far are removed again.
     public func write(into directory: String, gitignore: Bool = false) throws(HLDError) -> Written {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: root, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw HLDError("\(root) is not a directory").kind(.output)
-        }
+        // The directory, or the nearest of its parents that exists, must be a directory.
+        var existing = root
+        var info = stat()
+        while stat(existing, &info) != 0 && existing != "/" { existing = (existing as NSString).deletingLastPathComponent }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw HLDError("\(existing) is not a directory").kind(.output) }
         try refuseExisting(in: root)
         let ignoreFile = gitignore ? try IgnoreFile.read(root + "/.gitignore") : nil
 

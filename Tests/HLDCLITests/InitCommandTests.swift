@@ -194,5 +194,9 @@ import TestSupport
         let result = try hld(["init", "-C", scratch.path, "taken"])
         #expect(result.termination == .exited(1))
         #expect(result.stderr == "error: \(scratch.path)/taken is not a directory\n")
+        let below = try hld(["init", "-C", scratch.path, "taken/hld"])
+        #expect(below.termination == .exited(1))
+        #expect(below.stderr == "error: \(scratch.path)/taken is not a directory\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["taken"])
     }
 }
