@@ -13,7 +13,8 @@ struct HLDCommand: AsyncParsableCommand {
             prod` resolves the component tree, fetches every git repository, chart and \
             manifest it names into a shared cache, merges config/common with the \
             environment's config, renders Helm charts, Kustomize directories and static \
-            manifests, and writes generated/prod/ atomically. `hld install` only fetches; \
+            manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new \
+            HLD; `hld install` only fetches; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
             keeping comments and formatting; `hld explain` shows a component's merged config \
             with the file and line of each value; `hld tree` shows the resolved component \
@@ -24,7 +25,7 @@ struct HLDCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Materialize.self, Install.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -62,7 +63,7 @@ enum GlobalArguments {
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
-        "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
+        "init": [], "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
         "fmt": [], "version": [], "cache": ["fetch"],
     ]
 

@@ -20,15 +20,15 @@ import TestSupport
         prod` resolves the component tree, fetches every git repository, chart and
         manifest it names into a shared cache, merges config/common with the
         environment's config, renders Helm charts, Kustomize directories and static
-        manifests, and writes generated/prod/ atomically. `hld install` only fetches;
-        `hld set`, `hld add` and `hld remove` edit config and component files in place,
-        keeping comments and formatting; `hld explain` shows a component's merged
-        config with the file and line of each value; `hld tree` shows the resolved
-        component tree; `hld fmt` re-emits manifests in hld's canonical style; `hld
-        cache fetch` fetches git repositories. Global options (-C, --jobs, --offline,
-        --verbose, --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go
-        before or after the subcommand. Exit status: 0 success, 1 failure (or
-        differences for --check), 64 usage errors.
+        manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new
+        HLD; `hld install` only fetches; `hld set`, `hld add` and `hld remove` edit
+        config and component files in place, keeping comments and formatting; `hld
+        explain` shows a component's merged config with the file and line of each
+        value; `hld tree` shows the resolved component tree; `hld fmt` re-emits
+        manifests in hld's canonical style; `hld cache fetch` fetches git repositories.
+        Global options (-C, --jobs, --offline, --verbose, --quiet, --strict, --color,
+        --helm, --kustomize, --cache-dir) go before or after the subcommand. Exit
+        status: 0 success, 1 failure (or differences for --check), 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -37,6 +37,8 @@ import TestSupport
           -h, --help              Show help information.
 
         SUBCOMMANDS:
+          init                    Scaffold a new HLD: component.yaml, config files and
+                                  hld.yaml.
           materialize, generate   Render the HLD for one or more environments into flat
                                   manifests.
           install                 Fetch every source of the HLD into the cache and run
@@ -57,6 +59,57 @@ import TestSupport
                                   versions it runs with.
 
           See 'hld help <subcommand>' for detailed help.
+
+        """#)
+    }
+
+    @Test func initCommand() throws {
+        #expect(try help(["init"]) == #"""
+        OVERVIEW: Scaffold a new HLD: component.yaml, config files and hld.yaml.
+
+        Writes component.yaml (a static manifests/ subcomponent and commented examples
+        of Helm, git and Kustomize ones), manifests/namespace.yaml, config/common.yaml
+        and config/<name>.yaml for each environment and group, and hld.yaml with the
+        environments in promotion order, so that `hld materialize dev` works at once.
+        The component is named after the directory unless --name is given. hld init
+        never overwrites a file: when the directory already holds an HLD or any of
+        these files, it names them and writes nothing.
+
+        USAGE: hld init [<options>] [<dir>]
+
+        ARGUMENTS:
+          <dir>                   Where to create the HLD (created when missing;
+                                  default: the current directory).
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --env <names>           The environments, in promotion order, separated by
+                                  commas (default: dev,stage,prod).
+          --groups <names>        Groups (regions, cluster groups), separated by
+                                  commas: a second axis, each with its own config file.
+          --name <name>           The component's name (default: the directory's name,
+                                  in lowercase with '-' for other characters).
+          --gitignore             Add generated/ to .gitignore (created when missing).
+          --version               Show the version.
+          -h, --help              Show help information.
+
 
         """#)
     }
