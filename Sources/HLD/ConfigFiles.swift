@@ -186,7 +186,7 @@ public struct ComponentConfig: Sendable {
     /// The generator's input (Helm values): `config`, or an empty map.
     public var values: Node {
         guard let config = node["config"], !config.isNull else { return Node(.mapping([])) }
-        return config
+        return config.withoutReplaceMarks
     }
     public var version: String? { node["version"]?.textValue }
     public var branch: String? { node["branch"]?.textValue }

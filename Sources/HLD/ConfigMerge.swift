@@ -112,8 +112,10 @@ enum ConfigMerge {
             }
             return Node(.mapping(result), tag: higher.tag, mark: higher.mark)
         case (.sequence(let high), .sequence(let low)):
-            if higher.tag == replaceTag { return Node(.sequence(high), mark: higher.mark) }
-            return Node(.sequence(high + low), tag: lower.tag == replaceTag ? nil : higher.tag, mark: higher.mark)
+            // A list that replaced the ones below it stays marked, so that layers further
+            // down add nothing either; `ComponentConfig.values` drops the mark.
+            if higher.tag == replaceTag { return Node(.sequence(high), tag: replaceTag, mark: higher.mark) }
+            return Node(.sequence(high + low), tag: lower.tag == replaceTag ? replaceTag : higher.tag, mark: higher.mark)
         case (.scalar, .scalar):
             return higher
         default:
@@ -129,6 +131,21 @@ extension Node {
         case .scalar: return "a scalar"
         case .sequence: return "a list"
         case .mapping: return "a map"
+        }
+    }
+}
+
+extension Node {
+    /// The value without the `!replace` marks of the merge (a generator's input: Helm
+    /// would see the tag).
+    var withoutReplaceMarks: Node {
+        switch content {
+        case .scalar:
+            return self
+        case .sequence(let items):
+            return Node(.sequence(items.map(\.withoutReplaceMarks)), tag: tag == ConfigMerge.replaceTag ? nil : tag, mark: mark)
+        case .mapping(let pairs):
+            return Node(.mapping(pairs.map { Node.Pair(key: $0.key, value: $0.value.withoutReplaceMarks) }), tag: tag, mark: mark)
         }
     }
 }
