@@ -1,3 +1,5 @@
+import Foundation
+
 /// One step of a path into a document: a mapping key or a sequence index.
 public enum PathSegment: Hashable, Sendable, CustomStringConvertible {
     case key(String)
@@ -192,7 +194,10 @@ public struct TextEditor: Sendable {
     /// Applies one replacement, after checking that the result still reads.
     private mutating func commit(_ change: Change) throws(EditError) {
         var result = bytes
-        result.replaceSubrange(change.range, with: Array(change.text.utf8))
+        // New lines end the way the file's lines do.
+        let crlf = bytes.firstIndex(of: 0x0A).map { $0 > 0 && bytes[$0 - 1] == 0x0D } ?? false
+        let text = crlf ? change.text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n") : change.text
+        result.replaceSubrange(change.range, with: Array(text.utf8))
         do {
             _ = try DocumentReader(bytes: result, file: file, format: format).readAll()
         } catch {

@@ -221,6 +221,13 @@ func path(_ text: String) -> [PathSegment] {
         #expect(throws: EditError.self) { var third = try TextEditor(text: text, document: 2); try third.set(path("a"), to: .plain("1")) }
     }
 
+    @Test func windowsLineEndingsStayWindowsLineEndings() throws {
+        var editor = try TextEditor(text: "# c\r\nconfig:\r\n  a: 1\r\n")
+        try editor.set(path("config.b.c"), to: .plain("2"))
+        try editor.set(path("config.a"), to: .plain("3"))
+        #expect(editor.text == "# c\r\nconfig:\r\n  a: 3\r\n  b:\r\n    c: 2\r\n")
+    }
+
     @Test func anEmptyFileGetsItsFirstEntries() throws {
         var editor = try TextEditor(text: "")
         try editor.set(path("config.image.tag"), to: .string("v1"))
