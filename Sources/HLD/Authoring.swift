@@ -1,3 +1,4 @@
+import CacheStore
 import Foundation
 public import YAML
 
@@ -206,7 +207,7 @@ public enum Authoring {
                 let at: [PathSegment] = [.key("subcomponents"), .index(index)]
                 let given = entry.fields
                 for (key, value) in given {
-                    try editor.set(at + [.key(key)], to: Authoring.Assignment.scalar(value).asString(for: key))
+                    try editor.set(at + [.key(key)], to: .string(value))
                 }
                 for key in ["generator", "type", "method", "source", "path", "version", "branch"] where !given.contains(where: { $0.0 == key }) {
                     if editor.value(at: at + [.key(key)]) != nil { try editor.remove(at + [.key(key)]) }
@@ -214,7 +215,7 @@ public enum Authoring {
                 action = "replaced subcomponent \(entry.name)"
             } else {
                 let node = Node(.mapping([Node.Pair(key: .string("name"), value: .string(entry.name))]
-                    + entry.fields.map { Node.Pair(key: .string($0.0), value: Authoring.Assignment.scalar($0.1).asString(for: $0.0)) }))
+                    + entry.fields.map { Node.Pair(key: .string($0.0), value: .string($0.1)) }))
                 try editor.insert(node, into: [.key("subcomponents")])
                 action = "added subcomponent \(entry.name)"
             }
@@ -304,35 +305,28 @@ public enum Authoring {
                         message + " (nothing was changed)")
     }
 
-    /// Writes the edited text (when it changed) to a temporary sibling, then renames it
-    /// into place, keeping the file's mode.
+    /// Writes the edited text (when it changed) atomically, keeping the file's mode.
     private static func write(_ editor: TextEditor, to path: String, shown: String, actions: [String], existed: Bool) throws(HLDError) -> FileChange {
         let fm = FileManager.default
-        let old = fm.contents(atPath: path).map { [UInt8]($0) }
-        guard old != editor.bytes || !existed else {
+        if existed, fm.contents(atPath: path).map({ [UInt8]($0) }) == editor.bytes {
             return FileChange(file: shown, actions: actions, changed: false, created: false)
         }
         let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\(URL(fileURLWithPath: path).lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let mode = (try? fm.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0o644
-            guard fm.createFile(atPath: temporary, contents: Data(editor.bytes), attributes: [.posixPermissions: mode]) else {
-                throw HLDError("\(shown): cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                try? fm.removeItem(atPath: temporary)
-                throw HLDError("\(shown): cannot replace the file: \(reason)")
-            }
-        } catch let error as HLDError {
-            throw error.kind(.output)
         } catch {
-            try? fm.removeItem(atPath: temporary)
-            throw HLDError("\(shown): cannot write the file: \(error)").kind(.output)
+            throw HLDError("\(shown): cannot create \(directory): \(error.localizedDescription)").kind(.output)
         }
+        // What a killed edit left beside the file.
+        InFlight.removeStale(in: directory, prefix: temporaryPrefix)
+        var info = stat()
+        let mode = existed && stat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o644
+        try AtomicFile.replace(path, editor.bytes, mode: mode, prefix: temporaryPrefix, shownAs: shown)
         return FileChange(file: shown, actions: actions, changed: true, created: !existed)
     }
+
+    /// Prefix of the temporaries edits write beside the files they replace.
+    private static let temporaryPrefix = ".hld-edit-"
 
     // MARK: checks
 
@@ -374,21 +368,17 @@ public enum Authoring {
             guard depth + 1 < names.count else { return }
             if entry.type.isInline {
                 definition = entry
-            } else if entry.method == .local, let source = entry.source ?? entry.path {
-                definitionDirectory = URL(fileURLWithPath: definitionDirectory).appendingPathComponent(source).appendingPathComponent(entry.source != nil ? entry.path ?? "" : "").standardizedFileURL.path
+            } else if entry.method == .local {
+                // As the tree resolver finds a local component: source (default `.`), then path.
+                let source = entry.source ?? "."
+                var target = source.hasPrefix("/") ? source : definitionDirectory + "/" + source
+                if let path = entry.path { target += "/" + path }
+                definitionDirectory = URL(fileURLWithPath: target).standardizedFileURL.path
                 guard let next = ComponentFile.find(in: definitionDirectory, diagnostics: CollectedDiagnostics()) else { return }
                 definition = try ComponentFile.load(next, diagnostics: CollectedDiagnostics())
             } else {
                 return
             }
         }
-    }
-}
-
-private extension Node {
-    /// Definition fields are strings: a version `1.10` stays `1.10`.
-    func asString(for key: String) -> Node {
-        guard case .scalar(let text, _) = content else { return self }
-        return .string(text)
     }
 }

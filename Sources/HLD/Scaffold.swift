@@ -295,7 +295,7 @@ private struct Made {
     /// Writes `bytes` to a temporary beside `path` and links it into place: `path` appears
     /// whole or not at all, and a file that appeared there meanwhile is never replaced.
     mutating func file(_ path: String, _ bytes: [UInt8], shownAs shown: String) throws(HLDError) {
-        let temporary = try Self.temporary(beside: path, bytes, mode: nil, shownAs: shown)
+        let temporary = try AtomicFile.temporary(beside: path, bytes, mode: nil, prefix: temporaryPrefix, shownAs: shown)
         defer {
             unlink(temporary)
             InFlight.untrack(temporary)
@@ -310,49 +310,7 @@ private struct Made {
 
     /// `path` replaced by a file holding `bytes` (with `mode`), in one rename.
     func replace(_ path: String, _ bytes: [UInt8], mode: mode_t, shownAs shown: String) throws(HLDError) {
-        let temporary = try Self.temporary(beside: path, bytes, mode: mode, shownAs: shown)
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            InFlight.untrack(temporary)
-            throw HLDError("cannot write \(shown): \(reason)").kind(.output)
-        }
-        InFlight.untrack(temporary)
-    }
-
-    /// A new file beside `path` holding `bytes`, registered with `InFlight`.
-    private static func temporary(beside path: String, _ bytes: [UInt8], mode: mode_t?, shownAs shown: String) throws(HLDError) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/\(temporaryPrefix)\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        // Made and registered in one step: an interrupt's sweep removes it, or it is never made.
-        guard let fd = InFlight.creating(temporary, { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }) else {
-            throw HLDError("stopped").kind(.output)
-        }
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            InFlight.untrack(temporary)
-            throw HLDError("cannot write \(shown): \(reason)").kind(.output)
-        }
-        var failure: Int32 = 0
-        if let mode, fchmod(fd, mode) != 0 { failure = errno }
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while failure == 0 && offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno != EINTR { failure = errno }
-                } else {
-                    offset += n
-                }
-            }
-        }
-        if close(fd) != 0 && failure == 0 { failure = errno }
-        guard failure == 0 else {
-            unlink(temporary)
-            InFlight.untrack(temporary)
-            throw HLDError("cannot write \(shown): \(String(cString: strerror(failure)))").kind(.output)
-        }
-        return temporary
+        try AtomicFile.replace(path, bytes, mode: mode, prefix: temporaryPrefix, shownAs: shown)
     }
 
     /// Everything made stays: no interrupt removes it any more.

@@ -90,7 +90,6 @@ public struct TextEditor: Sendable {
         if !bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
             _ = try DocumentReader(bytes: bytes, file: file, format: format).readAll()
         }
-        _ = try SyntaxTree(bytes: bytes, file: file)
     }
 
     public init(text: String, file: String? = nil, format: SourceFormat = .yaml, document: Int = 0) throws(YAMLError) {

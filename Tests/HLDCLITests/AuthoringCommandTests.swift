@@ -178,6 +178,22 @@ import TestSupport
         #expect(try fileContents(under: root) == before, "nothing written")
     }
 
+    @Test func nestedSubcomponentPathsAreCheckedThroughLocalComponents() throws {
+        let (scratch, root) = try project([
+            "component.yaml": "name: cluster\nsubcomponents:\n- name: infra\n  source: ./infra\n- {name: web, type: helm, path: ./web}\n",
+            "infra/component.yaml": "name: infra\nsubcomponents:\n- {name: prometheus, type: helm, path: ./chart}\n",
+        ])
+        defer { withExtendedLifetime(scratch) {} }
+        let good = try hld(["set", "-C", root, "--env", "prod", "--subcomponent", "infra.prometheus", "retention=30d"])
+        #expect(good.succeeded, "\(good.stderr)")
+        #expect(try read(root + "/config/prod.yaml") == "subcomponents:\n  infra:\n    subcomponents:\n      prometheus:\n        config:\n          retention: 30d\n")
+        let typo = try hld(["set", "-C", root, "--subcomponent", "infra.promethues", "a=1"])
+        #expect(typo.termination == .exited(1))
+        #expect(typo.stderr == "error: infra has no subcomponent promethues (did you mean prometheus?) (nothing was changed)\n")
+        let inline = try hld(["set", "-C", root, "--subcomponent", "web.x", "a=1"])
+        #expect(inline.stderr == "error: web has no subcomponent x (nothing was changed)\n")
+    }
+
     @Test func addAppendsInTheListsStyleAndReplacesInPlace() throws {
         let (scratch, root) = try project()
         defer { withExtendedLifetime(scratch) {} }
