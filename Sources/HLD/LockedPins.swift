@@ -23,7 +23,8 @@ final class LockedPins: Sendable {
     var rerun: String { "run hld lock \(name) to pin the definition as it is now" }
 
     /// The locked pin of `component` (logical path) that answers `request` in `role`.
-    func pin(_ request: Pin, _ role: Role, component key: String, shown: String, at location: SourceLocation) throws(HLDError) -> Pin {
+    func pin(_ request: Pin, _ role: Role, component key: String, shown: String, at location: SourceLocation,
+             setting: SourceLocation? = nil) throws(HLDError) -> Pin {
         lock.withLock { _ = used.insert(key) }
         guard let entry = section.components[key] else {
             throw HLDError(location, component: shown, "hld.lock has no pins for this component in \(name) (a component added since the lock was written); \(rerun)").kind(.definition)
@@ -36,7 +37,7 @@ final class LockedPins: Sendable {
         }
         if let match = candidates.first(where: { $0.request == request.request }) { return match }
         let locked = candidates.map(\.sourceDescription).joined(separator: ", ")
-        throw HLDError(location, component: shown, "the definition asks for \(request.sourceDescription), and hld.lock (\(name)) pins \(locked.isEmpty ? "no \(role.rawValue) for it" : locked): the source changed since the lock was written; \(rerun)").kind(.definition)
+        throw HLDError(setting ?? location, component: shown, "the definition asks for \(request.sourceDescription), and hld.lock (\(name)) pins \(locked.isEmpty ? "no \(role.rawValue) for it" : locked): the source changed since the lock was written; \(rerun)").kind(.definition)
     }
 
     /// Marks a component without pins (a container) as covered, or fails when the lock
@@ -64,8 +65,9 @@ struct PinLookup: Sendable {
     let shown: String
     let location: SourceLocation
 
-    func pin(_ request: Pin, _ role: LockedPins.Role) throws(HLDError) -> Pin {
-        try pins.pin(request, role, component: component, shown: shown, at: location)
+    /// `at`: where the setting that asks for the source was made, when not the entry.
+    func pin(_ request: Pin, _ role: LockedPins.Role, at setting: SourceLocation? = nil) throws(HLDError) -> Pin {
+        try pins.pin(request, role, component: component, shown: shown, at: location, setting: setting)
     }
 
     /// An error about a fetched source that no longer matches its pin.

@@ -53,7 +53,9 @@ final class SourceFetcher: Sendable {
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
         let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
-        let (fetchRef, lockedTree) = try locking(url, ref, path: parts, locked, role)
+        // A lock entry for another ref or path points at the setting that moved.
+        let moved = (config.version ?? entry.version) != nil ? "version" : (config.branch ?? entry.branch) != nil ? "branch" : "source"
+        let (fetchRef, lockedTree) = try locking(url, ref, path: parts, locked, role, at: locate(moved))
         let cache = try await mirrors.cache()
         let limiter = network.limiter
         diagnostics.progress("\(entry.name): resolving \(url.redacted) (\(fetchRef))")
@@ -130,9 +132,10 @@ final class SourceFetcher: Sendable {
 extension SourceFetcher {
     /// The ref to fetch and the tree to expect: the ref asked for, or under `--locked`
     /// the commit and tree `hld.lock` pins for the same request.
-    fileprivate func locking(_ url: GitURL, _ ref: GitRef, path: String, _ locked: PinLookup?, _ role: LockedPins.Role) throws(HLDError) -> (GitRef, String?) {
+    fileprivate func locking(_ url: GitURL, _ ref: GitRef, path: String, _ locked: PinLookup?, _ role: LockedPins.Role,
+                             at location: SourceLocation) throws(HLDError) -> (GitRef, String?) {
         guard let locked else { return (ref, nil) }
-        let pin = try locked.pin(.git(url: url.redacted, requested: "\(ref)", commit: "", path: path, tree: ""), role)
+        let pin = try locked.pin(.git(url: url.redacted, requested: "\(ref)", commit: "", path: path, tree: ""), role, at: location)
         guard case .git(_, _, let commit, _, let tree) = pin else { return (ref, nil) }
         return (.commit(commit), tree)
     }
