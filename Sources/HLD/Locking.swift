@@ -7,9 +7,10 @@ public import YAML
 public struct LockChange: Sendable, Equatable {
     /// The section (`dev`, `prod eastus`).
     public var section: String
-    /// The component's logical path, `definitions`, or `<file> <key path>` for a value.
+    /// The component's logical path, `definitions`, or the config file of a value.
     public var subject: String
-    /// What the source is (`git …cat.git (branch dev)`); empty for values and definitions.
+    /// What the source is (`git …cat.git (branch dev)`), or a value's key path; empty for
+    /// definitions.
     public var source: String
     public var old: String?
     public var new: String?
@@ -101,7 +102,7 @@ public enum Locking {
         for file in files.sorted() {
             let before = old?.values[file] ?? [:], after = new.values[file] ?? [:]
             for path in Set(before.keys).union(after.keys).sorted() where before[path] != after[path] {
-                changes.append(LockChange(section: name, subject: "\(file) \(path)", source: "", old: before[path]?.flowText, new: after[path]?.flowText))
+                changes.append(LockChange(section: name, subject: file, source: path, old: before[path]?.flowText, new: after[path]?.flowText))
             }
         }
         return changes

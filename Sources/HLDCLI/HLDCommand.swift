@@ -25,7 +25,7 @@ struct HLDCommand: AsyncParsableCommand {
             Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Promote.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -64,7 +64,7 @@ enum GlobalArguments {
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
         "init": [], "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
-        "fmt": [], "version": [], "cache": ["fetch"], "lock": [],
+        "fmt": [], "version": [], "cache": ["fetch"], "lock": [], "promote": [], "drift": [],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just
