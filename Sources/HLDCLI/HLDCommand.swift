@@ -16,16 +16,18 @@ struct HLDCommand: AsyncParsableCommand {
             manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new \
             HLD; `hld install` only fetches; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
-            keeping comments and formatting; `hld explain` shows a component's merged config \
+            keeping comments and formatting; `hld diff dev prod` compares two renders \
+            resource by resource; `hld explain` shows a component's merged config \
             with the file and line of each value; `hld tree` shows the resolved component \
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
             subcommand. \
-            Exit status: 0 success, 1 failure (or differences for --check), 64 usage errors.
+            Exit status: 0 success, 1 failure (or differences for --check and diff), 2 \
+            trouble for diff, 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Promote.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Promote.self, Diff.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -63,7 +65,7 @@ enum GlobalArguments {
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
-        "init": [], "materialize": [], "generate": [], "install": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
+        "init": [], "materialize": [], "generate": [], "install": [], "diff": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
         "fmt": [], "version": [], "cache": ["fetch"], "lock": [], "promote": [], "drift": [],
     ]
 

@@ -22,13 +22,15 @@ import TestSupport
         environment's config, renders Helm charts, Kustomize directories and static
         manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new
         HLD; `hld install` only fetches; `hld set`, `hld add` and `hld remove` edit
-        config and component files in place, keeping comments and formatting; `hld
-        explain` shows a component's merged config with the file and line of each
-        value; `hld tree` shows the resolved component tree; `hld fmt` re-emits
-        manifests in hld's canonical style; `hld cache fetch` fetches git repositories.
-        Global options (-C, --jobs, --offline, --verbose, --quiet, --strict, --color,
-        --helm, --kustomize, --cache-dir) go before or after the subcommand. Exit
-        status: 0 success, 1 failure (or differences for --check), 64 usage errors.
+        config and component files in place, keeping comments and formatting; `hld diff
+        dev prod` compares two renders resource by resource; `hld explain` shows a
+        component's merged config with the file and line of each value; `hld tree`
+        shows the resolved component tree; `hld fmt` re-emits manifests in hld's
+        canonical style; `hld cache fetch` fetches git repositories. Global options
+        (-C, --jobs, --offline, --verbose, --quiet, --strict, --color, --helm,
+        --kustomize, --cache-dir) go before or after the subcommand. Exit status: 0
+        success, 1 failure (or differences for --check and diff), 2 trouble for diff,
+        64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -45,6 +47,10 @@ import TestSupport
                                   install hooks.
           lock                    Pin every moving reference of the HLD per environment
                                   in hld.lock.
+          promote                 Move one environment's pins and promoted values to
+                                  the next environment.
+          diff                    Compare two renders resource by resource: two
+                                  environments.
           set                     Set config values in a component's config file,
                                   changing nothing else in it.
           add                     Add a subcomponent to the component file, or replace
@@ -649,6 +655,111 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func diff() throws {
+        #expect(try help(["diff"]) == #"""
+        OVERVIEW: Compare two renders resource by resource: two environments.
+
+        Both sides are rendered (nothing is written) and their resources paired by
+        apiVersion, kind, namespace and name, whatever file holds them: each is added,
+        removed, or changed (with a unified diff of its canonical YAML; key order does
+        not count). Secret values are never shown, only which keys of data and
+        stringData changed. A render that fails is reported as that failure, never as
+        its resources removed. Exit status: 0 same, 1 different, 2 trouble (a render
+        failed), 64 usage errors.
+
+        USAGE: hld diff [<options>] <env-a> <env-b>
+
+        ARGUMENTS:
+          <environment>           The two environments: the old side, then the new one.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --format <format>       text, markdown (for a pull-request comment: a summary
+                                  table, then one collapsed section per changed
+                                  resource, within --max-size), or json. (default: text)
+          --ignore-labels <keys>  Label keys left out of every metadata.labels (pod
+                                  templates' too) before comparing; comma-separated,
+                                  repeatable: --ignore-labels
+                                  helm.sh/chart,app.kubernetes.io/version.
+          --max-size <n>          With --format markdown: at most this many characters
+                                  (GitHub takes 65536 in a comment); what does not fit
+                                  is cut, with a note. (default: 60000)
+          --allow-hooks           Run hooks of components fetched from git or http too.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func promote() throws {
+        #expect(try help(["promote"]) == #"""
+        OVERVIEW: Move one environment's pins and promoted values to the next
+        environment.
+
+        Copies <from>'s pins in hld.lock (git commits and trees, chart versions and
+        digests, OCI and http digests; with promoteDefinitions, the definitions commit)
+        onto <to> for every source both use, and sets the values of hld.yaml's promote:
+        paths from <from>'s config files in <to>'s, editing them in place (comments and
+        formatting kept). Nothing else moves: the rest of <to>'s config is its own.
+        <to> must be the stage after <from> on hld.yaml's environments path unless
+        --force. The result is an ordinary change to commit (promotion as a pull
+        request).
+
+        USAGE: hld promote [<options>] <from> <to>
+
+        ARGUMENTS:
+          <from>                  The environment to promote from.
+          <to>                    The environment to promote to.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --component <path>      Promote only these components (logical paths as
+                                  hld.lock names them; the root's name may be left out).
+          --force                 Allow skipping a stage of the promotion path, or
+                                  promoting backwards.
+          --dry-run               Show what would move; write nothing.
           --version               Show the version.
           -h, --help              Show help information.
 
