@@ -61,15 +61,21 @@ public enum Locking {
             let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
             _ = try context.finish()
             let name = LockFile.sectionName(context.environments)
-            var section = LockSection(definitions: head)
-            for component in tree.flattened {
-                section.components[component.lockKey] = LockedComponent(definition: component.definitionPin, source: component.source, dependencies: component.dependencies)
-            }
-            section.values = PromotedValues.read(in: tree, project: project, environment: PromotedValues.environment(of: context.environments, project: project))
+            let section = Self.section(of: tree, environments: context.environments, project: project, definitions: head)
             changes += Self.changes(from: existing.sections[name], to: section, name: name)
             lock.sections[name] = section
         }
         return (lock, changes)
+    }
+
+    /// The section that pins a resolved tree.
+    static func section(of tree: ResolvedComponent, environments: [String], project: ProjectFile, definitions: String?) -> LockSection {
+        var section = LockSection(definitions: definitions)
+        for component in tree.flattened {
+            section.components[component.lockKey] = LockedComponent(definition: component.definitionPin, source: component.source, dependencies: component.dependencies)
+        }
+        section.values = PromotedValues.read(in: tree, project: project, environment: PromotedValues.environment(of: environments, project: project))
+        return section
     }
 
     /// Writes `hld.lock` in `directory` (atomically), sections in promotion order.
