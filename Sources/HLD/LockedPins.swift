@@ -7,34 +7,46 @@ import YAML
 final class LockedPins: Sendable {
     enum Role: String, Sendable { case definition, source, dependency }
 
+    /// How the pins are used.
+    enum Mode: Sendable {
+        /// `--locked`: every source must be in `section`, exactly.
+        case exact
+        /// `hld promote`: a source the earlier environment also uses takes its pin (this
+        /// environment's ref kept), else this environment's own pin in `section` if it has
+        /// one, else it resolves as usual (a component new to it).
+        case promoting(from: LockSection)
+    }
+
     let section: LockSection
+    let mode: Mode
     /// The section's name (`dev`, `prod eastus`), for messages.
     let name: String
     // Guarded by `lock`; the class is Sendable because every access takes it.
     private let lock = NSLock()
     nonisolated(unsafe) private var used: Set<String> = []
 
-    init(section: LockSection, name: String) {
+    init(section: LockSection, name: String, mode: Mode = .exact) {
         self.section = section
         self.name = name
+        self.mode = mode
     }
 
     /// What to run to bring the lock up to date.
     var rerun: String { "run hld lock \(name) to pin the definition as it is now" }
 
-    /// The locked pin of `component` (logical path) that answers `request` in `role`.
+    /// The locked pin of `component` (logical path) that answers `request` in `role`; nil
+    /// (only when promoting) when the source resolves as usual.
     func pin(_ request: Pin, _ role: Role, component key: String, shown: String, at location: SourceLocation,
-             setting: SourceLocation? = nil) throws(HLDError) -> Pin {
+             setting: SourceLocation? = nil) throws(HLDError) -> Pin? {
         lock.withLock { _ = used.insert(key) }
+        if case .promoting(let from) = mode {
+            if let source = from.components[key]?.pins(role).first(where: { $0.sameSource(as: request) }) { return request.taking(source) }
+            return section.components[key]?.pins(role).first { $0.request == request.request }
+        }
         guard let entry = section.components[key] else {
             throw HLDError(location, component: shown, "hld.lock has no pins for this component in \(name) (a component added since the lock was written); \(rerun)").kind(.definition)
         }
-        let candidates: [Pin]
-        switch role {
-        case .definition: candidates = entry.definition.map { [$0] } ?? []
-        case .source: candidates = entry.source.map { [$0] } ?? []
-        case .dependency: candidates = entry.dependencies
-        }
+        let candidates = entry.pins(role)
         if let match = candidates.first(where: { $0.request == request.request }) { return match }
         let locked = candidates.map(\.sourceDescription).joined(separator: ", ")
         throw HLDError(setting ?? location, component: shown, "the definition asks for \(request.sourceDescription), and hld.lock (\(name)) pins \(locked.isEmpty ? "no \(role.rawValue) for it" : locked): the source changed since the lock was written; \(rerun)").kind(.definition)
@@ -44,6 +56,7 @@ final class LockedPins: Sendable {
     /// does not know it.
     func cover(component key: String, shown: String, at location: SourceLocation) throws(HLDError) {
         lock.withLock { _ = used.insert(key) }
+        guard case .exact = mode else { return }
         guard section.components[key] != nil else {
             throw HLDError(location, component: shown, "hld.lock has no entry for this component in \(name) (a component added since the lock was written); \(rerun)").kind(.definition)
         }
@@ -51,6 +64,7 @@ final class LockedPins: Sendable {
 
     /// Fails when the lock pins components the definition no longer has.
     func checkNoStaleEntries() throws(HLDError) {
+        guard case .exact = mode else { return }
         let used = lock.withLock { self.used }
         let stale = section.components.keys.filter { !used.contains($0) }.sorted()
         guard !stale.isEmpty else { return }
@@ -66,12 +80,23 @@ struct PinLookup: Sendable {
     let location: SourceLocation
 
     /// `at`: where the setting that asks for the source was made, when not the entry.
-    func pin(_ request: Pin, _ role: LockedPins.Role, at setting: SourceLocation? = nil) throws(HLDError) -> Pin {
+    func pin(_ request: Pin, _ role: LockedPins.Role, at setting: SourceLocation? = nil) throws(HLDError) -> Pin? {
         try pins.pin(request, role, component: component, shown: shown, at: location, setting: setting)
     }
 
     /// An error about a fetched source that no longer matches its pin.
     func mismatch(_ detail: String) -> HLDError {
         HLDError(location, component: shown, "\(detail): hld.lock (\(pins.name)) pins other content; the source was re-published or the lock edited by hand").kind(.source)
+    }
+}
+
+extension LockedComponent {
+    /// The pins of one role.
+    func pins(_ role: LockedPins.Role) -> [Pin] {
+        switch role {
+        case .definition: return definition.map { [$0] } ?? []
+        case .source: return source.map { [$0] } ?? []
+        case .dependency: return dependencies
+        }
     }
 }

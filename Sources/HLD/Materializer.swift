@@ -32,6 +32,9 @@ public struct MaterializeOptions: Sendable {
     /// `--locked`: render exactly the pins of this lock file's section for the
     /// environments (with `promoteDefinitions`, the component files of the pinned commit).
     public var lockFile: LockFile? = nil
+    /// `hld promote`: resolve with the earlier environment's pins for the sources both use
+    /// (and its definitions commit), the target's own pins elsewhere.
+    var promoting: (from: LockSection, previous: LockSection?)? = nil
 
     public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
                 allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
@@ -257,6 +260,13 @@ public enum Materializer {
                 locked = LockedPins(section: section, name: name)
                 if project.promoteDefinitions && definitions == nil {
                     (definitions, snapshots) = try Self.promotedDefinitions(section, project: project, root: root, environments: environments)
+                }
+            }
+            if let (from, previous) = options.promoting {
+                let name = LockFile.sectionName(environments)
+                locked = LockedPins(section: previous ?? LockSection(), name: name, mode: .promoting(from: from))
+                if project.promoteDefinitions && definitions == nil, from.definitions != nil {
+                    (definitions, snapshots) = try Self.promotedDefinitions(from, project: project, root: root, environments: environments)
                 }
             }
             self.snapshots = snapshots

@@ -51,24 +51,33 @@ public enum Promotion {
             guard let from = lock.sections[fromName] else {
                 throw HLDError("hld.lock has no pins for \(fromName); run hld lock \(request.from) first").kind(.definition)
             }
-            guard var to = lock.sections[toName] else {
-                throw HLDError("hld.lock has no pins for \(toName); run hld lock \(request.to) first, then promote").kind(.definition)
-            }
-            let selected = try selection(request.components, in: from, to: to)
-            let before = to
-            for key in to.components.keys.sorted() where selected(key) {
-                guard let source = from.components[key], var target = to.components[key] else { continue }
-                target.definition = moved(target.definition, from: source.definition)
-                target.source = moved(target.source, from: source.source)
-                target.dependencies = target.dependencies.map { pin in
-                    source.dependencies.first { $0.sameSource(as: pin) }.map { pin.taking($0) } ?? pin
+            let before = lock.sections[toName]
+            let selected = try selection(request.components, in: from, to: before ?? LockSection())
+            // What moves: the selected components' pins, and the definitions unless only some
+            // components are promoted.
+            var moving = from
+            moving.components = from.components.filter { selected($0.key) }
+            if !request.components.isEmpty { moving.definitions = nil }
+
+            // `<to>` resolved again with `<from>`'s pins for the sources both use: its own
+            // config (and refs) decide what it has, so a component new in the promoted
+            // definitions, or one only `<to>` enables, is pinned too.
+            var target = options
+            target.environments = [request.to] + group
+            target.lockFile = nil
+            target.promoting = (moving, before)
+            let targetContext = try Materializer.Context(target, sharing: fetcher)
+            fetcher = targetContext.fetcher
+            defer { targetContext.removeScratch() }
+            let targetTree = try await targetContext.reporting { () async throws(HLDError) in try await targetContext.resolveTree() }
+            _ = try targetContext.finish()
+            let definitions = project.promoteDefinitions ? (moving.definitions ?? before?.definitions) : nil
+            var to = Locking.section(of: targetTree, environments: target.environments, project: project, definitions: definitions)
+            for (key, component) in to.components {
+                for pin in component.pins where !pin.isLocal && !(from.components[key]?.pins.contains { $0.sameSource(as: pin) } ?? false) {
+                    outcome.notes.append("\(toName) \(key): \(pin.sourceDescription) is not a source of \(fromName), so it keeps its own pin")
                 }
-                for pin in (to.components[key]?.pins ?? []) where !source.pins.contains(where: { $0.sameSource(as: pin) }) && !pin.isLocal {
-                    outcome.notes.append("\(toName) \(key): \(pin.sourceDescription) is not a source of \(fromName), so it keeps its pin")
-                }
-                to.components[key] = target
             }
-            if project.promoteDefinitions && request.components.isEmpty { to.definitions = from.definitions }
 
             // The promoted values, from `<from>`'s config files as they are now.
             if !project.promote.isEmpty {
@@ -79,7 +88,6 @@ public enum Promotion {
                     each.environments = [request.from] + group
                     each.lockFile = lock
                     let context = try Materializer.Context(each, sharing: fetcher)
-                    fetcher = context.fetcher
                     defer { context.removeScratch() }
                     let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
                     _ = try context.finish()
@@ -138,12 +146,6 @@ public enum Promotion {
         }
         let chosen = prefixes
         return { key in chosen.contains { key == $0 || key.hasPrefix($0 + "/") } }
-    }
-
-    /// `target` resolved as `source` is, when both name the same source.
-    static func moved(_ target: Pin?, from source: Pin?) -> Pin? {
-        guard let target, let source, source.sameSource(as: target) else { return target }
-        return target.taking(source)
     }
 
     /// The promoted values of `<from>`'s config files set in `<to>`'s (the same directory,

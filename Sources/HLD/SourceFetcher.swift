@@ -145,7 +145,7 @@ extension SourceFetcher {
                              at location: SourceLocation) throws(HLDError) -> (GitRef, String?) {
         guard let locked else { return (ref, nil) }
         let pin = try locked.pin(.git(url: url.redacted, requested: "\(ref)", commit: "", path: path, tree: ""), role, at: location)
-        guard case .git(_, _, let commit, _, let tree) = pin else { return (ref, nil) }
+        guard case .git(_, _, let commit, _, let tree)? = pin else { return (ref, nil) }
         return (.commit(commit), tree)
     }
 

@@ -31,7 +31,7 @@ struct SourceResolver: Sendable {
                 guard let source = definition.source else {
                     throw HLDError(definition.location, component: component.componentPath, "method http needs a source URL")
                 }
-                let digest = try locked.map { (lookup) throws(HLDError) in try lookup.pin(.http(url: GitURL.redact(source), digest: ""), .source).digest }
+                let digest = try locked?.pin(.http(url: GitURL.redact(source), digest: ""), .source)?.digest
                 let fetched = try await fetcher.httpManifest(source, for: component.componentPath, at: definition.location(of: "source"), pinned: digest)
                 let name = URL(string: source)?.lastPathComponent ?? "manifest.yaml"
                 return Resolution(source: .http(url: GitURL.redact(source), digest: fetched.digest),
@@ -57,7 +57,7 @@ struct SourceResolver: Sendable {
     /// the lock all the same, or the lock does not cover the definition.
     private func checked(_ pin: Pin?, _ locked: PinLookup?, _ role: LockedPins.Role = .source) throws(HLDError) -> Pin? {
         guard let pin, let locked else { return pin }
-        return try locked.pin(pin, role)
+        return try locked.pin(pin, role) ?? pin
     }
 
     /// A chart archive from a Helm repository: the version asked for, or under `--locked`
@@ -67,7 +67,7 @@ struct SourceResolver: Sendable {
                                  failure: (ChartRepositoryError) -> HLDError) async throws(HLDError) -> (Pin, ChartRepositories.Archive) {
         let request = Pin.chart(repository: GitURL.redact(repository), name: name, requested: version ?? "", version: "", digest: "")
         var wanted = version
-        if let locked, case .chart(_, _, _, let pinnedVersion, let digest) = try locked.pin(request, role) {
+        if let locked, case .chart(_, _, _, let pinnedVersion, let digest)? = try locked.pin(request, role) {
             if fetcher.store.get(.chartArchives, digest: digest) != nil {
                 let archive = ChartRepositories.Archive(path: fetcher.store.entry(.chartArchives, name: digest).path, digest: digest, version: pinnedVersion)
                 return (.chart(repository: GitURL.redact(repository), name: name, requested: version ?? "", version: pinnedVersion, digest: digest), archive)
@@ -140,7 +140,7 @@ struct SourceResolver: Sendable {
         let shown = GitURL.redact(reference)
         var wanted = version
         var pinned: (version: String, manifest: String, digest: String)?
-        if let locked, case .oci(_, _, let pinnedVersion, let manifest, let digest) = try locked.pin(.oci(reference: shown, requested: version ?? "", version: "", manifest: "", digest: ""), role) {
+        if let locked, case .oci(_, _, let pinnedVersion, let manifest, let digest)? = try locked.pin(.oci(reference: shown, requested: version ?? "", version: "", manifest: "", digest: ""), role) {
             if fetcher.store.get(.chartArchives, digest: digest) != nil {
                 return (.oci(reference: shown, requested: version ?? "", version: pinnedVersion, manifest: manifest, digest: digest),
                         fetcher.store.entry(.chartArchives, name: digest).path)
