@@ -89,7 +89,7 @@ public enum Drift {
                         each.diagnostics = CollectedDiagnostics()
                         materializations.append(try await Materializer.render(each))
                     }
-                    report.differingResources = try ResourceDiff(old: materializations[1], new: materializations[0],
+                    report.differingResources = try ResourceDiff(old: materializations[0], new: materializations[1],
                                                                  options: ResourceDiffOptions(unifiedDiffs: false)).changes.count
                 } catch {
                     report.renderError = error.description

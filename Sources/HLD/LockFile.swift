@@ -18,7 +18,8 @@ public struct LockFile: Sendable, Equatable {
     public init() {}
 
     /// The section name of an environment list.
-    public static func sectionName(_ environments: [String]) -> String { environments.joined(separator: " ") }
+    /// (`common` when none is named: the layer every component has.)
+    public static func sectionName(_ environments: [String]) -> String { environments.isEmpty ? "common" : environments.joined(separator: " ") }
 
     // MARK: Reading
 
