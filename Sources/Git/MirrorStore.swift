@@ -342,7 +342,7 @@ enum MirrorStore {
     /// Writes `tree` into the empty directory `directory`. Every symbolic link is judged on
     /// the whole tree first (`TreeLayout`): one is created only when its target, followed
     /// through the tree's other links, stays inside the tree.
-    private static func write(tree: ObjectID, from repository: Repository, to directory: String, url: GitURL) throws {
+    static func write(tree: ObjectID, from repository: Repository, to directory: String, url: GitURL) throws {
         let (layout, blobs) = try layout(of: tree, in: repository, url: url)
         let links = layout.linkTargets()
         var directories: [String] = []

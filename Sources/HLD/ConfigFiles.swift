@@ -6,10 +6,13 @@ public struct ConfigLayer: Sendable {
     public var node: Node
     /// The file the layer came from, as shown in messages.
     public var file: String
+    /// Where the file is on disk (nil for config a parent passes down).
+    public var path: String?
 
-    public init(node: Node, file: String) {
+    public init(node: Node, file: String, path: String? = nil) {
         self.node = node
         self.file = file
+        self.path = path
     }
 }
 
@@ -39,7 +42,7 @@ enum ConfigFiles {
                 throw HLDError("\(shown): \(error)")
             }
             try validate(node, file: shown, diagnostics: diagnostics)
-            return ConfigLayer(node: node, file: shown)
+            return ConfigLayer(node: node, file: shown, path: path)
         }
         return nil
     }

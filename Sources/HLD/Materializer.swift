@@ -25,6 +25,13 @@ public struct MaterializeOptions: Sendable {
     /// `--strict`: every warning (a duplicate key in a chart's output, an unknown field, a
     /// config entry for no subcomponent, …) is an error.
     public var strict = false
+    /// Read the component tree from a snapshot of the project at a commit instead of
+    /// `directory` (`hld diff --base`, promoted definitions); `hld.yaml`, `access.yaml`,
+    /// relative mirrors and the output stay with `directory`.
+    public var definitions: DefinitionSource? = nil
+    /// `--locked`: render exactly the pins of this lock file's section for the
+    /// environments (with `promoteDefinitions`, the component files of the pinned commit).
+    public var lockFile: LockFile? = nil
 
     public init(directory: String, environments: [String], jobs: Int = 4, offline: Bool = false, cacheRoot: URL,
                 allowHooks: Bool = false, processEnvironment: [String: String] = ProcessInfo.processInfo.environment,
@@ -44,6 +51,21 @@ public struct MaterializeOptions: Sendable {
     }
 }
 
+/// Component files from a snapshot, config files from the snapshot itself or from another
+/// tree that mirrors the repository's layout (the working tree, an environment's branch).
+public struct DefinitionSource: Sendable {
+    public var snapshot: ProjectSnapshot
+    /// The repository root the config files of local components are read under (a
+    /// component at `<snapshot root>/a/b` reads `<configRoot>/a/b/config/…`); nil: the
+    /// snapshot's own config files.
+    public var configRoot: String?
+
+    public init(snapshot: ProjectSnapshot, configRoot: String? = nil) {
+        self.snapshot = snapshot
+        self.configRoot = configRoot
+    }
+}
+
 /// The materializer: definitions → resolved tree → rendered documents → output files.
 public enum Materializer {
     /// Resolves and renders; writes nothing.
@@ -59,9 +81,7 @@ public enum Materializer {
         guard !project.environments.isEmpty else {
             throw HLDError("--all renders the environments hld.yaml declares, and \(project.file.map { "\($0) declares none" } ?? "there is no hld.yaml") (add environments: [dev, stage, prod])").kind(.definition)
         }
-        let sets = project.groups.isEmpty
-            ? project.environments.map { [$0] }
-            : project.environments.flatMap { environment in project.groups.map { [environment, $0] } }
+        let sets = project.environmentSets
         var results: [Materialization] = []
         var shared: SourceFetcher?
         for environments in sets {
@@ -106,6 +126,23 @@ public enum Materializer {
             return tree
         }
         return Installation(tree: tree, diagnostics: try context.finish())
+    }
+
+    /// The resolve stage for each set of environments, sharing one fetcher (each source
+    /// fetched once however many sets use it): what `hld lock` and `hld drift` read.
+    public static func resolveAll(_ options: MaterializeOptions, sets: [[String]]) async throws(HLDError) -> [Resolution] {
+        var results: [Resolution] = []
+        var shared: SourceFetcher?
+        for environments in sets {
+            var each = options
+            each.environments = environments
+            let context = try Context(each, sharing: shared)
+            shared = context.fetcher
+            defer { context.removeScratch() }
+            let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
+            results.append(Resolution(root: context.resolver.root, environments: context.environments, tree: tree, diagnostics: try context.finish()))
+        }
+        return results
     }
 
     /// Only the resolve stage — which fetches and pins every source into the cache — with
@@ -162,6 +199,9 @@ public enum Materializer {
         let generators: Generators
         /// This run's private directory (Helm homes, values files, overlays), 0700.
         let scratch: String
+        /// Snapshots of the HLD repository this run reads (promoted definitions, config
+        /// branches), removed with the scratch directory.
+        let snapshots: [ProjectSnapshot]
 
         /// `sharing` another run's fetcher (`--all`): one mirror cache, one limiter.
         init(_ options: MaterializeOptions, sharing shared: SourceFetcher? = nil) throws(HLDError) {
@@ -205,8 +245,29 @@ public enum Materializer {
                     cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
                     credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
             }
-            resolver = TreeResolver(root: root, environments: environments.filter { $0 != "common" }, sources: fetcher,
-                                    pinning: SourceResolver(fetcher: fetcher, diagnostics: diagnostics, root: root), diagnostics: diagnostics)
+            var locked: LockedPins?
+            var definitions = options.definitions
+            var snapshots: [ProjectSnapshot] = []
+            if let lockFile = options.lockFile {
+                let name = LockFile.sectionName(environments)
+                guard let section = lockFile.sections[name] else {
+                    let known = lockFile.sections.keys.sorted().joined(separator: ", ")
+                    throw HLDError("hld.lock has no pins for \(name.isEmpty ? "common" : name)\(known.isEmpty ? "" : " (it has \(known))"); run hld lock \(name) first").kind(.definition)
+                }
+                locked = LockedPins(section: section, name: name)
+                if project.promoteDefinitions && definitions == nil {
+                    (definitions, snapshots) = try Self.promotedDefinitions(section, project: project, root: root, environments: environments)
+                }
+            }
+            self.snapshots = snapshots
+            let definitionsRoot = definitions?.snapshot.directory ?? root
+            var resolver = TreeResolver(root: definitionsRoot, environments: environments.filter { $0 != "common" }, sources: fetcher,
+                                        pinning: SourceResolver(fetcher: fetcher, diagnostics: diagnostics, root: definitionsRoot), diagnostics: diagnostics)
+            if let definitions, let configRoot = definitions.configRoot {
+                resolver.configRoot = (definitions.snapshot.repositoryRoot, configRoot)
+            }
+            resolver.locked = locked
+            self.resolver = resolver
             // Scratch directories of killed runs (their merged values may hold secrets).
             InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-run-")
             InFlight.removeStale(in: String(NSTemporaryDirectory().dropLast()), prefix: "hld-hooks-")
@@ -227,6 +288,29 @@ public enum Materializer {
         func removeScratch() {
             try? FileManager.default.removeItem(atPath: scratch)
             InFlight.untrack(scratch)
+            for snapshot in snapshots { snapshot.remove() }
+        }
+
+        /// `promoteDefinitions`: the component files of the commit the section pins, and the
+        /// config of the working tree or of the environment's config branch.
+        static func promotedDefinitions(_ section: LockSection, project: ProjectFile, root: String,
+                                        environments: [String]) throws(HLDError) -> (DefinitionSource, [ProjectSnapshot]) {
+            let name = LockFile.sectionName(environments)
+            guard let commit = section.definitions else {
+                throw HLDError("hld.lock pins no definitions commit for \(name), and hld.yaml has promoteDefinitions: true; run hld lock \(name)").kind(.definition)
+            }
+            let snapshot = try ProjectSnapshot.make(project: root, commit: commit)
+            guard let environment = environments.first, let branch = project.configBranch(for: environment) else {
+                let (repository, _) = try ProjectSnapshot.enclosingRepository(of: root)
+                return (DefinitionSource(snapshot: snapshot, configRoot: repository.workTree), [snapshot])
+            }
+            do {
+                let config = try ProjectSnapshot.make(project: root, revision: "refs/heads/" + branch)
+                return (DefinitionSource(snapshot: snapshot, configRoot: config.repositoryRoot), [snapshot, config])
+            } catch {
+                snapshot.remove()
+                throw HLDError("the config of \(environment) is read from branch \(branch) (configBranches in hld.yaml): \(error.message)").kind(error.kind)
+            }
         }
 
         /// The resolve stage and the checks on its result, for a run that runs hooks.
@@ -239,6 +323,7 @@ public enum Materializer {
         /// The resolve stage and the warnings about its result.
         func resolveTree() async throws(HLDError) -> ResolvedComponent {
             let resolved = try await resolver.resolve()
+            try resolver.locked?.checkNoStaleEntries()
             warnAboutUnusedEnvironments(in: resolved)
             ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: diagnostics)
             return resolved

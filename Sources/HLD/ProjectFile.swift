@@ -1,6 +1,6 @@
 import Foundation
 import Git
-import YAML
+public import YAML
 
 /// The optional `hld.yaml` at the root: environments (the promotion path), groups,
 /// default environments and URL mirrors.
@@ -12,6 +12,17 @@ public struct ProjectFile: Sendable, Equatable {
     /// URL prefix → replacement; relative replacements are resolved against the project
     /// directory.
     public var mirrors: [String: String] = [:]
+    /// Config key paths promoted like pins (`subcomponents.*.config.image.tag`); `*`
+    /// matches any one key.
+    public var promote: [[PathSegment]] = []
+    /// The promote paths as written, for messages.
+    public var promoteText: [String] = []
+    /// Each environment's lock section also pins the HLD commit whose component files it
+    /// renders.
+    public var promoteDefinitions = false
+    /// The branch an environment's config is read from under `--locked` (`{env}` stands for
+    /// the environment); nil: the working tree.
+    public var configBranches: String?
     /// Where the file was, if there was one.
     public var file: String?
 
@@ -65,14 +76,54 @@ public struct ProjectFile: Sendable, Equatable {
                     }
                     project.mirrors[from] = to
                 }
+            case "promote":
+                if pair.value.isNull { continue }
+                guard let items = pair.value.sequence else { throw HLDError(at(pair.value), "promote must be a list of config key paths (subcomponents.*.config.image.tag)") }
+                for item in items {
+                    guard let text = item.textValue, item.sequence == nil, item.pairs == nil else {
+                        throw HLDError(at(item), "promote entries are config key paths such as subcomponents.*.config.image.tag")
+                    }
+                    let path: [PathSegment]
+                    do {
+                        path = try Authoring.Assignment.keyPath(text)
+                    } catch {
+                        throw HLDError(at(item), "promote entry \(text): \(error.message)")
+                    }
+                    project.promote.append(path)
+                    project.promoteText.append(text)
+                }
+            case "promoteDefinitions":
+                guard let value = pair.value.textValue, ["true", "false"].contains(value) else {
+                    throw HLDError(at(pair.value), "promoteDefinitions must be true or false")
+                }
+                project.promoteDefinitions = value == "true"
+            case "configBranches":
+                guard let value = pair.value.textValue, !value.isEmpty, pair.value.sequence == nil, pair.value.pairs == nil else {
+                    throw HLDError(at(pair.value), "configBranches is a branch name pattern such as \"{env}\" or \"config/{env}\"")
+                }
+                project.configBranches = value
             default:
-                let known = ["environments", "groups", "defaults", "mirrors"]
+                let known = ["environments", "groups", "defaults", "mirrors", "promote", "promoteDefinitions", "configBranches"]
                 throw HLDError(at(pair.key), "unknown key \(pair.key.scalarText ?? "?") in hld.yaml\(Spelling.hint(for: pair.key.scalarText ?? "", among: known))")
             }
         }
         for name in project.defaults where !project.knownNames.isEmpty && !project.knownNames.contains(name) {
             throw HLDError("\(path): default environment \(name) is not declared in environments or groups")
         }
+        if project.configBranches != nil && !project.promoteDefinitions {
+            throw HLDError("\(path): configBranches reads each environment's config from its branch when the definitions are promoted; it needs promoteDefinitions: true")
+        }
         return project
+    }
+
+    /// The config branch of an environment, when `configBranches` is set.
+    public func configBranch(for environment: String) -> String? {
+        configBranches?.replacingOccurrences(of: "{env}", with: environment)
+    }
+
+    /// Every set of environments `--all`, `hld lock` and `drift` go through, in promotion
+    /// order: each environment, or each environment × group pair when groups are declared.
+    public var environmentSets: [[String]] {
+        groups.isEmpty ? environments.map { [$0] } : environments.flatMap { environment in groups.map { [environment, $0] } }
     }
 }

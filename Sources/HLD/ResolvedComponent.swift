@@ -37,6 +37,12 @@ public struct ResolvedComponent: Sendable {
     var input: RenderInput = .none
     /// Child indexes from the root: sorting by it is tree order.
     var position: [Int] = []
+    /// The root's name, then the entry names of the `subcomponents` lists down to this
+    /// component (`cluster/infra/metrics`): how `hld.lock` keys its pins.
+    public var logicalPath: [String] = []
+
+    /// `logicalPath` joined with `/`.
+    public var lockKey: String { logicalPath.joined(separator: "/") }
 
     /// Every pin of this component: definition, source, dependencies.
     public var pins: [Pin] { [definitionPin, source].compactMap { $0 } + dependencies }

@@ -33,8 +33,10 @@ final class SourceFetcher: Sendable {
     /// component (not allowed inside a fetched tree).
     /// `locate` says where a setting (`source`, `branch`, `version`) was made, for errors
     /// about it: an environment's config file, or the component definition.
+    /// `locked` (`--locked`): the commit comes from `hld.lock` instead of the ref, and the
+    /// tree found must be the one it pins.
     func fetchComponent(_ entry: ComponentDefinition, config: ComponentConfig, base: String, treeRoot: String?,
-                        locate: (String) -> SourceLocation) async throws(HLDError) -> FetchedDirectory {
+                        locate: (String) -> SourceLocation, locked: PinLookup? = nil, role: LockedPins.Role = .source) async throws(HLDError) -> FetchedDirectory {
         guard let rawSource = config.source ?? entry.source else {
             throw HLDError(entry.location, "subcomponent \(entry.name) has method git but no source")
         }
@@ -50,14 +52,20 @@ final class SourceFetcher: Sendable {
         }
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
+        let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        // A lock entry for another ref or path points at the setting that moved.
+        let moved = (config.version ?? entry.version) != nil ? "version" : (config.branch ?? entry.branch) != nil ? "branch" : "source"
+        let (fetchRef, lockedTree) = try locking(url, ref, path: parts, locked, role, at: locate(moved))
         let cache = try await mirrors.cache()
         let limiter = network.limiter
-        diagnostics.progress("\(entry.name): resolving \(url.redacted) (\(ref))")
+        diagnostics.progress("\(entry.name): resolving \(url.redacted) (\(fetchRef))")
         do throws(GitSourceError) {
-            let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, ref, path: "") }
-            let tree = try await cache.tree(url, commit: commit, path: path, ref: ref)
+            let (commit, rootTree) = try await limiter.run { () async throws(GitSourceError) in try await cache.locate(url, fetchRef, path: "") }
+            let tree = try await cache.tree(url, commit: commit, path: path, ref: fetchRef)
+            if let lockedTree, lockedTree != tree.hex {
+                throw GitSourceError(url: url.redacted, ref: "\(fetchRef)", kind: .failed, detail: "commit \(commit.hex.prefix(12)) has tree \(tree.hex.prefix(12)) at \(parts.isEmpty ? "its root" : parts), and hld.lock pins tree \(lockedTree.prefix(12)) (the lock was edited by hand)")
+            }
             let exported = try await cache.export(url, tree: rootTree).path
-            let parts = path.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             let directory = URL(fileURLWithPath: parts.isEmpty ? exported : exported + "/" + parts).standardizedFileURL.path
             let shown = "\(url.redacted)@\(commit.hex.prefix(12))" + (parts.isEmpty ? "" : "/" + parts)
             let transferred = await cache.downloaded.contains(url.key)
@@ -76,17 +84,21 @@ final class SourceFetcher: Sendable {
     }
 
     /// An http(s) manifest in the cache, stored by content hash (downloaded once per run;
-    /// a non-2xx status is an error; `--offline` uses what the cache has).
-    func httpManifest(_ urlString: String, for component: String, at location: SourceLocation) async throws(HLDError) -> (path: String, digest: String) {
+    /// a non-2xx status is an error; `--offline` uses what the cache has). `pinned`
+    /// (`--locked`): the content must hash to it, and comes from the cache when it holds it.
+    func httpManifest(_ urlString: String, for component: String, at location: SourceLocation, pinned: String? = nil) async throws(HLDError) -> (path: String, digest: String) {
         let shown = GitURL.redact(urlString)
         guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, component: component, "source \(shown) is not an http(s) URL")
         }
+        if let pinned, let entry = store.entry(.httpObjects, digest: pinned), entry.exists, store.get(.httpObjects, digest: pinned) != nil {
+            return (entry.path, pinned)
+        }
         // The URL's record names the content's digest; the content is stored by digest.
         if network.offline {
             guard let record = store.record(.httpURLs, key: urlString), let hash = String(validating: record, as: UTF8.self),
-                  let entry = store.entry(.httpObjects, digest: hash), entry.exists else {
-                throw HLDError(location, component: component, "\(shown) is not in the cache and --offline forbids fetching it").kind(.source)
+                  let entry = store.entry(.httpObjects, digest: hash), entry.exists, pinned == nil || pinned == hash else {
+                throw HLDError(location, component: component, "\(shown)\(pinned.map { " (content sha256:\($0.prefix(12)) that hld.lock pins)" } ?? "") is not in the cache and --offline forbids fetching it").kind(.source)
             }
             guard store.get(.httpObjects, digest: hash) != nil else {
                 throw HLDError(location, component: component, "the cached copy of \(shown) was damaged and is discarded; run without --offline to download it again").kind(.source)
@@ -110,11 +122,24 @@ final class SourceFetcher: Sendable {
         } catch {
             throw HLDError("cannot store \(shown) in the cache: \(error)").kind(.source)
         }
+        if let pinned, pinned != hash {
+            throw HLDError(location, component: component, "\(shown) now serves content with sha256 \(hash.prefix(12)), and hld.lock pins \(pinned.prefix(12)): the manifest changed since the lock was written; run hld lock to take the new content").kind(.source)
+        }
         return (store.entry(.httpObjects, name: hash).path, hash)
     }
 }
 
 extension SourceFetcher {
+    /// The ref to fetch and the tree to expect: the ref asked for, or under `--locked`
+    /// the commit and tree `hld.lock` pins for the same request.
+    fileprivate func locking(_ url: GitURL, _ ref: GitRef, path: String, _ locked: PinLookup?, _ role: LockedPins.Role,
+                             at location: SourceLocation) throws(HLDError) -> (GitRef, String?) {
+        guard let locked else { return (ref, nil) }
+        let pin = try locked.pin(.git(url: url.redacted, requested: "\(ref)", commit: "", path: path, tree: ""), role, at: location)
+        guard case .git(_, _, let commit, _, let tree) = pin else { return (ref, nil) }
+        return (.commit(commit), tree)
+    }
+
     /// How many git repositories this run transferred objects from.
     func gitDownloads() async -> Int { await mirrors.downloadCount() }
 }

@@ -12,38 +12,55 @@ struct TreeResolver: Sendable {
     /// Fetches and pins what each component renders from.
     var pinning: SourceResolver
     var diagnostics: any DiagnosticsSink
+    /// Config files of the user's own components read from another tree with the same
+    /// layout: (`from`, `to`) maps a directory under `from` to the same path under `to`.
+    var configRoot: (from: String, to: String)? = nil
+    /// `--locked`: the pins every source must resolve to.
+    var locked: LockedPins? = nil
 
     func resolve() async throws(HLDError) -> ResolvedComponent {
         guard let file = ComponentFile.find(in: root, diagnostics: diagnostics) else {
             throw HLDError("\(root): no component.yaml or component.json here (run hld in the directory of the top-level component, or pass -C)")
         }
         let definition = try ComponentFile.load(file, displayPath: display(file), diagnostics: diagnostics)
-        var layers = try configLayers(in: root, display: display(root))
+        var layers = try configLayers(in: root, display: display(root), local: true)
         var component = ResolvedComponent(
             definition: definition, folder: [], fileName: definition.name, directory: root, treeRoot: nil, fetchedFrom: nil,
             config: ComponentConfig(try ConfigFiles.merge(layers)), origin: ConfigOrigin(layers: layers, entryName: definition.name), children: [])
+        component.logicalPath = [definition.name]
         if definition.method == .git, definition.source != nil {
             // A remote root (Fabrikate #212): the definition comes from git; the local
             // root's config wins over the remote one's.
             let fetched = try await sources.fetchComponent(definition, config: component.config, base: root, treeRoot: nil,
-                                                           locate: component.location(ofSetting:))
+                                                           locate: component.location(ofSetting:),
+                                                           locked: lookup(component.lockKey, shown: definition.name, at: definition.location), role: .definition)
             let remoteFile = try componentFile(in: fetched.directory, entry: definition, display: fetched.display)
             let remote = try ComponentFile.load(remoteFile, displayPath: fetched.display + "/" + URL(fileURLWithPath: remoteFile).lastPathComponent, diagnostics: diagnostics)
-            layers += try configLayers(in: fetched.directory, display: fetched.display)
+            layers += try configLayers(in: fetched.directory, display: fetched.display, local: false)
             component = ResolvedComponent(
                 definition: remote, folder: [], fileName: remote.name, directory: fetched.directory, treeRoot: fetched.treeRoot,
                 fetchedFrom: fetched.display, config: ComponentConfig(try ConfigFiles.merge(layers)),
                 origin: ConfigOrigin(layers: layers, entryName: remote.name), children: [])
             component.definitionPin = fetched.pin
+            component.logicalPath = [definition.name]
         }
         try await pin(&component)
         try await resolveSubcomponents(of: &component, ancestors: [identity(component.directory)])
         return component
     }
 
+    /// `--locked`: the lock narrowed to one component.
+    private func lookup(_ key: String, shown: String, at location: SourceLocation) -> PinLookup? {
+        locked.map { PinLookup(pins: $0, component: key, shown: shown, location: location) }
+    }
+
     /// Fetches and pins what the component renders from.
     private func pin(_ component: inout ResolvedComponent) async throws(HLDError) {
-        let resolution = try await pinning.resolve(component)
+        let locked = lookup(component.lockKey, shown: component.componentPath, at: component.definition.location)
+        let resolution = try await pinning.resolve(component, locked: locked)
+        if let locked, component.pins.isEmpty && resolution.source == nil && resolution.dependencies.isEmpty {
+            try locked.pins.cover(component: locked.component, shown: locked.shown, at: locked.location)
+        }
         component.source = resolution.source
         component.dependencies = resolution.dependencies
         component.input = resolution.input
@@ -119,16 +136,20 @@ struct TreeResolver: Sendable {
                 config: ComponentConfig(try ConfigFiles.merge([ConfigLayer(node: passed, file: passedFile)])),
                 origin: passedOrigin, children: [])
             inline.position = position
+            inline.logicalPath = parent.logicalPath + [entry.name]
             try await pin(&inline)
             try await resolveSubcomponents(of: &inline, ancestors: ancestors)
             return inline
         }
 
+        let logicalPath = parent.logicalPath + [entry.name]
         let located: FetchedDirectory
         switch entry.method {
         case .git:
             located = try await sources.fetchComponent(entry, config: ComponentConfig(passed), base: parent.directory, treeRoot: parent.treeRoot,
-                                                       locate: { passedOrigin.location(of: [$0]) ?? entry.location })
+                                                       locate: { passedOrigin.location(of: [$0]) ?? entry.location },
+                                                       locked: lookup(logicalPath.joined(separator: "/"), shown: (parent.folder + [entry.name]).joined(separator: "/"), at: entry.location),
+                                                       role: .definition)
         case .local:
             located = try localDirectory(entry, config: ComponentConfig(passed), parent: parent)
         case .helm, .http:
@@ -140,7 +161,7 @@ struct TreeResolver: Sendable {
         }
         let file = try componentFile(in: located.directory, entry: entry, display: located.display)
         let definition = try ComponentFile.load(file, displayPath: located.display + "/" + URL(fileURLWithPath: file).lastPathComponent, diagnostics: diagnostics)
-        let own = try configLayers(in: located.directory, display: located.display)
+        let own = try configLayers(in: located.directory, display: located.display, local: located.treeRoot == nil)
         var component = ResolvedComponent(
             definition: definition, folder: parent.folder + [entry.name], fileName: definition.name, directory: located.directory,
             treeRoot: located.treeRoot, fetchedFrom: located.fetchedFrom,
@@ -148,6 +169,7 @@ struct TreeResolver: Sendable {
             origin: ConfigOrigin(layers: own, entryName: entry.name, passedDown: passed, parent: parent.origin), children: [])
         component.definitionPin = located.pin
         component.position = position
+        component.logicalPath = logicalPath
         try await pin(&component)
         try await resolveSubcomponents(of: &component, ancestors: ancestors + [id])
         return component
@@ -179,9 +201,14 @@ struct TreeResolver: Sendable {
         return file
     }
 
-    /// The environment layers then `common`, as found in `directory`.
-    private func configLayers(in directory: String, display: String) throws(HLDError) -> [ConfigLayer] {
+    /// The environment layers then `common`, as found in `directory` (for the user's own
+    /// components, in the tree `configRoot` names when there is one).
+    private func configLayers(in directory: String, display: String, local: Bool) throws(HLDError) -> [ConfigLayer] {
         var layers: [ConfigLayer] = []
+        var directory = directory
+        if local, let (from, to) = configRoot, directory == from || directory.hasPrefix(from + "/") {
+            directory = to + directory.dropFirst(from.count)
+        }
         for name in environments + ["common"] {
             if let layer = try ConfigFiles.load(name, in: directory, display: display, diagnostics: diagnostics) { layers.append(layer) }
         }

@@ -69,3 +69,15 @@ struct GlobalOptions: ParsableArguments {
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }
 }
+
+extension MaterializeOptions {
+    /// `--locked` (and `--frozen`: no network either): the project's `hld.lock`, which
+    /// must exist.
+    mutating func useLock(offline frozen: Bool) throws(HLDError) {
+        guard let lock = try LockFile.load(in: directory) else {
+            throw HLDError("\(directory)/\(LockFile.fileName) does not exist: run hld lock to write it").kind(.definition)
+        }
+        lockFile = lock
+        if frozen { offline = true }
+    }
+}

@@ -27,7 +27,7 @@ struct HLDCommand: AsyncParsableCommand {
             trouble for diff, 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Init.self, Materialize.self, Install.self, Diff.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Diff.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -66,7 +66,7 @@ enum GlobalArguments {
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
         "init": [], "materialize": [], "generate": [], "install": [], "diff": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
-        "fmt": [], "version": [], "cache": ["fetch"],
+        "fmt": [], "version": [], "cache": ["fetch"], "lock": [],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just

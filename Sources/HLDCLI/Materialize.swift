@@ -42,6 +42,12 @@ extension HLDCommand {
         @Flag(help: "Every environment of hld.yaml (each environment × group pair when groups are declared), each into its own directory, in one run.")
         var all = false
 
+        @Flag(help: "Render exactly the pins of hld.lock; fail when the lock does not cover the definition.")
+        var locked = false
+
+        @Flag(help: "--locked, and no network at all: everything must be in the cache.")
+        var frozen = false
+
         func validate() throws {
             if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
             if stdout && format == .json { throw ValidationError("--stdout and --format json cannot be used together") }
@@ -51,9 +57,10 @@ extension HLDCommand {
         }
 
         func run() async throws {
-            let options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
+            var options = try global.materializeOptions(environments: environments, allowHooks: allowHooks)
             let materializations: [Materialization]
             do {
+                if locked || frozen { try options.useLock(offline: frozen) }
                 materializations = all ? try await Materializer.renderAll(options) : [try await Materializer.render(options)]
             } catch {
                 fail(error, options)
@@ -105,7 +112,8 @@ extension HLDCommand {
             guard stale.isEmpty else {
                 if format == .text {
                     let names = stale.map { "\(outputDir)/\($0.environmentName)" }.joined(separator: ", ")
-                    let rerun = all ? "hld materialize --all" : "hld materialize \(environments.joined(separator: " "))".trimmingCharacters(in: .whitespaces)
+                    let lockFlag = frozen ? " --frozen" : locked ? " --locked" : ""
+                    let rerun = all ? "hld materialize --all\(lockFlag)" : "hld materialize\(lockFlag) \(environments.joined(separator: " "))".trimmingCharacters(in: .whitespaces)
                     printError("\(names) \(stale.count == 1 ? "is" : "are") not up to date (\(stale.map { Materializer.differences($0, in: outputRoot).count }.reduce(0, +)) file(s)); run \(rerun)")
                 }
                 throw ExitCode.failure

@@ -45,6 +45,8 @@ import TestSupport
                                   manifests.
           install                 Fetch every source of the HLD into the cache and run
                                   install hooks.
+          lock                    Pin every moving reference of the HLD per environment
+                                  in hld.lock.
           diff                    Compare two renders resource by resource: two
                                   environments.
           set                     Set config values in a component's config file,
@@ -166,6 +168,10 @@ import TestSupport
           --all                   Every environment of hld.yaml (each environment ×
                                   group pair when groups are declared), each into its
                                   own directory, in one run.
+          --locked                Render exactly the pins of hld.lock; fail when the
+                                  lock does not cover the definition.
+          --frozen                --locked, and no network at all: everything must be
+                                  in the cache.
           --version               Show the version.
           -h, --help              Show help information.
 
@@ -581,6 +587,52 @@ import TestSupport
 
         ARGUMENTS:
           <name>                  The subcomponent's name.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func lock() throws {
+        #expect(try help(["lock"]) == #"""
+        OVERVIEW: Pin every moving reference of the HLD per environment in hld.lock.
+
+        Resolves the tree of each environment (with groups declared, each environment ×
+        group pair) and records in hld.lock, keyed by component logical path, every
+        source with the ref it asks for and what that resolved to: git commit and tree,
+        chart version and digest, OCI digests, http content hashes; the values of
+        hld.yaml's promote: paths; with promoteDefinitions, the HLD commit (HEAD) whose
+        component files the environment renders. Sections of environments not named are
+        kept. Nothing moved: the file stays byte for byte the same. `hld materialize
+        --locked` renders exactly these pins; `hld promote` moves them from one
+        environment to the next.
+
+        USAGE: hld lock [<options>] [<environments> ...]
+
+        ARGUMENTS:
+          <environments>          Environments to pin (default: every environment of
+                                  hld.yaml).
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.
