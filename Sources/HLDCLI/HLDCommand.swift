@@ -16,8 +16,8 @@ struct HLDCommand: AsyncParsableCommand {
             manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new \
             HLD; `hld install` only fetches; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
-            keeping comments and formatting; `hld diff dev prod` compares two renders \
-            resource by resource; `hld explain` shows a component's merged config \
+            keeping comments and formatting; `hld diff dev prod` (or `hld diff prod \
+            --base HEAD~1`) compares two renders resource by resource; `hld explain` shows a component's merged config \
             with the file and line of each value; `hld tree` shows the resolved component \
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
