@@ -90,8 +90,8 @@ extension HLDCommand {
                          Side(label: named.isEmpty ? "the working tree" : "\(named) in the working tree", options: options)]
                 sides[0].options.directory = snapshot!.directory
                 if let terminal {
-                    let root = snapshot!.repositoryRoot + "/", shown = base + ":"
-                    sides[0].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[0].label) { $0.replacingOccurrences(of: root, with: shown) }
+                    let snapshot = snapshot!
+                    sides[0].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[0].label) { Self.naming($0, in: snapshot, as: base) }
                     sides[1].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[1].label)
                 }
             } else {
@@ -134,18 +134,21 @@ extension HLDCommand {
             if !diff.isEmpty { throw ExitCode.failure }
         }
 
-        /// `error` with the snapshot's private paths written as git names files of a
-        /// revision: `HEAD~1:charts/web/Chart.yaml`.
+        /// `text` with the snapshot's private paths written as git names the files of a
+        /// revision: `HEAD~1:charts/web/Chart.yaml`, `HEAD~1:` for the repository's root.
+        static func naming(_ text: String, in snapshot: ProjectSnapshot, as revision: String) -> String {
+            text.replacingOccurrences(of: snapshot.repositoryRoot + "/", with: revision + ":")
+                .replacingOccurrences(of: snapshot.repositoryRoot, with: revision + ":")
+        }
+
+        /// `error` (and the failures reported with it) with the snapshot's paths named as
+        /// git names them.
         static func naming(_ error: HLDError, in snapshot: ProjectSnapshot, as revision: String) -> HLDError {
-            let root = snapshot.repositoryRoot + "/"
-            func rename(_ one: HLDError) -> HLDError {
-                var renamed = one
-                renamed.message = one.message.replacingOccurrences(of: root, with: revision + ":")
-                if let file = one.location?.file { renamed.location?.file = file.replacingOccurrences(of: root, with: revision + ":") }
-                renamed.others = one.others.map(rename)
-                return renamed
-            }
-            return rename(error)
+            var renamed = error
+            renamed.message = naming(error.message, in: snapshot, as: revision)
+            if let file = error.location?.file { renamed.location?.file = naming(file, in: snapshot, as: revision) }
+            renamed.others = error.others.map { naming($0, in: snapshot, as: revision) }
+            return renamed
         }
 
         /// Reports what failed (as JSON too when asked) and exits 2: a side that does not

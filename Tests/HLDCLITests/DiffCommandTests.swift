@@ -524,6 +524,27 @@ final class DiffProject: Sendable {
         #expect(outside.stderr == "error: \(alone.root) is not inside a git repository's work tree; hld reads earlier versions of the definitions from the repository they are committed in\n")
     }
 
+    @Test func theOldSidesFilesAreNamedAsGitNamesThemAndItsWarningsSayWhichSide() throws {
+        let (project, repository) = try committed(subdirectory: "repo/east") { project in
+            try project.edit("component.yaml") { $0 + "  hooks:\n    before-generate:\n    - echo \"in $PWD\" >&2; test -f fixed\n" }
+            try project.write(["config/prod.yaml": "subcomponents:\n  webb: {}\n", "fixed": ""])
+        }
+        // The old side: a hook that fails in the component's directory, and a config key for no subcomponent.
+        try project.edit("component.yaml") { $0.replacingOccurrences(of: "test -f fixed", with: "test -f broken") }
+        try repository.commit("third")
+        try project.edit("component.yaml") { $0.replacingOccurrences(of: "test -f broken", with: "test -f fixed") }
+        let previous = String(try repository.git(["rev-parse", "HEAD"]).prefix(12))
+        let result = try project.hld(["diff", "prod", "--base", "HEAD"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderr == """
+            warning: prod at HEAD (\(previous)): config/prod.yaml:2:3: subcomponents.webb names no subcomponent of cluster (did you mean web?); its settings are not used
+            warning: prod in the working tree: config/prod.yaml:2:3: subcomponents.webb names no subcomponent of cluster (did you mean web?); its settings are not used
+            error: prod at HEAD (\(previous)): component.yaml:13:5: web: before-generate hook failed: `/bin/sh -c echo "in $PWD" >&2; test -f broken` exited with status 1: in HEAD:east
+            error: cannot compare prod at HEAD (\(previous)) with prod in the working tree: prod at HEAD (\(previous)) did not render
+
+            """)
+    }
+
     @Test func anOldSideThatDoesNotRenderIsTrouble() throws {
         let (project, repository) = try committed { project in
             try project.write(["config/prod.yaml": "subcomponents:\n  web: [\n"])
