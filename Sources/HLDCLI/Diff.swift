@@ -62,10 +62,12 @@ extension HLDCommand {
             ignoreLabels.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingCharacters(in: .whitespaces) }
         }
 
-        /// One render to compare: what it is called in the output, and how it is made.
+        /// One render to compare: what it is called in the output, how it is made, and how
+        /// its messages show the paths of its files.
         struct Side {
             var label: String
             var options: MaterializeOptions
+            var showingPaths: @Sendable (String) -> String = { $0 }
         }
 
         func run() async throws {
@@ -79,27 +81,29 @@ extension HLDCommand {
             var sides: [Side]
             var snapshot: ProjectSnapshot?
             if let base {
+                let made: ProjectSnapshot
                 do {
-                    snapshot = try ProjectSnapshot.make(project: options.directory, revision: base)
+                    made = try ProjectSnapshot.make(project: options.directory, revision: base)
                 } catch {
                     trouble([(base, error)], old: base, new: "the working tree", terminal: terminal, summary: nil)
                 }
-                // The old side's files are in a private directory: messages name them as git does, `<rev>:<path>`.
-                let named = environments.joined(separator: " "), revision = "\(base) (\(snapshot!.commit.prefix(12)))"
+                snapshot = made
+                let named = environments.joined(separator: " "), revision = "\(base) (\(made.commit.prefix(12)))"
                 sides = [Side(label: named.isEmpty ? revision : "\(named) at \(revision)", options: options),
                          Side(label: named.isEmpty ? "the working tree" : "\(named) in the working tree", options: options)]
-                sides[0].options.directory = snapshot!.directory
-                if let terminal {
-                    let snapshot = snapshot!
-                    sides[0].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[0].label) { Self.naming($0, in: snapshot, as: base) }
-                    sides[1].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[1].label)
-                }
+                sides[0].options.directory = made.directory
+                // The old side's files are in a private directory: its messages name them as git does.
+                sides[0].showingPaths = { Self.naming($0, in: made, as: base) }
             } else {
                 sides = environments.map { environment in
                     var side = Side(label: environment, options: options)
                     side.options.environments = [environment]
-                    if let terminal { side.options.diagnostics = SideDiagnostics(terminal: terminal, label: environment) }
                     return side
+                }
+            }
+            if let terminal {
+                for index in sides.indices {
+                    sides[index].options.diagnostics = SideDiagnostics(terminal: terminal, label: sides[index].label, rewrite: sides[index].showingPaths)
                 }
             }
             // One after the other: each render's warnings come out together, in tree order.
@@ -109,7 +113,7 @@ extension HLDCommand {
                 do {
                     renders.append(try await Materializer.render(side.options))
                 } catch {
-                    failures.append((side.label, snapshot.map { Self.naming(error, in: $0, as: base!) } ?? error))
+                    failures.append((side.label, Self.renaming(error, side.showingPaths)))
                 }
             }
             snapshot?.remove()
@@ -141,13 +145,12 @@ extension HLDCommand {
                 .replacingOccurrences(of: snapshot.repositoryRoot, with: revision + ":")
         }
 
-        /// `error` (and the failures reported with it) with the snapshot's paths named as
-        /// git names them.
-        static func naming(_ error: HLDError, in snapshot: ProjectSnapshot, as revision: String) -> HLDError {
+        /// `error` (and the failures reported with it) with its paths shown as `show` says.
+        static func renaming(_ error: HLDError, _ show: (String) -> String) -> HLDError {
             var renamed = error
-            renamed.message = naming(error.message, in: snapshot, as: revision)
-            if let file = error.location?.file { renamed.location?.file = naming(file, in: snapshot, as: revision) }
-            renamed.others = error.others.map { naming($0, in: snapshot, as: revision) }
+            renamed.message = show(error.message)
+            if let file = error.location?.file { renamed.location?.file = show(file) }
+            renamed.others = error.others.map { renaming($0, show) }
             return renamed
         }
 
