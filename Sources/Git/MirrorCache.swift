@@ -162,6 +162,16 @@ public actor MirrorCache {
         }
     }
 
+    /// How two commits of the mirrored repository relate: `a` descends from `b`, `b` from
+    /// `a`, or neither (unrelated, or diverged).
+    public func relation(_ url: GitURL, _ a: ObjectID, _ b: ObjectID) async -> CommitRelation {
+        let mirror = mirrorPath(for: url)
+        return (try? await Self.blocking { () throws(GitSourceError) -> CommitRelation in
+            guard let repository = MirrorStore.openComplete(mirror) else { return .unrelated }
+            return CommitRelation(a, b, in: repository)
+        }) ?? .unrelated
+    }
+
     /// The read-only directory holding `tree`, exported on first use and shared by every
     /// user of the same tree.
     public func export(_ url: GitURL, tree: ObjectID) async throws(GitSourceError) -> URL {
@@ -228,5 +238,25 @@ extension GitSourceError {
         var copy = self
         if copy.ref == nil { copy.ref = ref.description }
         return copy
+    }
+}
+
+/// How one commit relates to another.
+public enum CommitRelation: String, Sendable, Codable {
+    /// The first is the second, or descends from it.
+    case ahead
+    /// The second descends from the first.
+    case behind
+    /// Neither is in the other's history.
+    case unrelated
+
+    init(_ a: ObjectID, _ b: ObjectID, in repository: Repository) {
+        if a == b || repository.isDescendant(a, of: b) {
+            self = .ahead
+        } else if repository.isDescendant(b, of: a) {
+            self = .behind
+        } else {
+            self = .unrelated
+        }
     }
 }

@@ -144,6 +144,13 @@ final class Repository {
         return ObjectID(git_object_id(commit))
     }
 
+    /// True when `commit` has `ancestor` in its history (`git_graph_descendant_of`); false
+    /// when not, or when either is missing.
+    func isDescendant(_ commit: ObjectID, of ancestor: ObjectID) -> Bool {
+        var a = commit.oid, b = ancestor.oid
+        return git_graph_descendant_of(pointer, &a, &b) == 1
+    }
+
     /// True when the object database has this object.
     func contains(_ id: ObjectID) -> Bool {
         var odb: OpaquePointer?

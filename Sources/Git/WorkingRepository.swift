@@ -82,6 +82,12 @@ public struct WorkingRepository: Sendable {
         }
     }
 
+    /// How commit `a` relates to commit `b` in this repository.
+    public func relation(_ a: ObjectID, _ b: ObjectID) -> CommitRelation {
+        guard let repository = try? open() else { return .unrelated }
+        return CommitRelation(a, b, in: repository)
+    }
+
     /// The bytes of the file at `path` in `commit`; nil when there is none.
     public func readFile(_ path: String, commit: ObjectID) throws(GitSourceError) -> [UInt8]? {
         try MirrorStore.readFile(at: path, commit: commit, url: url, ref: commit.hex, mirror: gitDirectory)

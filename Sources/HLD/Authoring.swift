@@ -268,7 +268,7 @@ public enum Authoring {
 
     /// `config/<name>.yaml`, else `.json`; a new file is JSON only when the component's
     /// config files are all JSON.
-    private static func configFile(_ name: String, in directory: String) -> (path: String, shown: String, format: SourceFormat) {
+    static func configFile(_ name: String, in directory: String) -> (path: String, shown: String, format: SourceFormat) {
         let fm = FileManager.default
         for ext in ["yaml", "json"] where fm.fileExists(atPath: "\(directory)/config/\(name).\(ext)") {
             return ("\(directory)/config/\(name).\(ext)", "config/\(name).\(ext)", ext == "json" ? .json : .yaml)
@@ -279,7 +279,7 @@ public enum Authoring {
         return ("\(directory)/config/\(name).\(ext)", "config/\(name).\(ext)", json ? .json : .yaml)
     }
 
-    private static func editor(for path: String, shown: String, format: SourceFormat, allowMissing: Bool) throws(HLDError) -> TextEditor {
+    static func editor(for path: String, shown: String, format: SourceFormat, allowMissing: Bool) throws(HLDError) -> TextEditor {
         let bytes: [UInt8]
         if let data = FileManager.default.contents(atPath: path) {
             bytes = [UInt8](data)
@@ -297,7 +297,7 @@ public enum Authoring {
         }
     }
 
-    private static func editError(_ error: EditError, shown: String, noNewKeys: Bool) -> HLDError {
+    static func editError(_ error: EditError, shown: String, noNewKeys: Bool) -> HLDError {
         let location = error.mark.map { SourceLocation(file: shown, line: $0.line, column: $0.column) }
         var message = error.message
         if error.kind == .missing && noNewKeys { message += ", and --no-new-config-keys allows no new keys" }
@@ -306,7 +306,7 @@ public enum Authoring {
     }
 
     /// Writes the edited text (when it changed) atomically, keeping the file's mode.
-    private static func write(_ editor: TextEditor, to path: String, shown: String, actions: [String], existed: Bool) throws(HLDError) -> FileChange {
+    static func write(_ editor: TextEditor, to path: String, shown: String, actions: [String], existed: Bool) throws(HLDError) -> FileChange {
         let fm = FileManager.default
         if existed, fm.contents(atPath: path).map({ [UInt8]($0) }) == editor.bytes {
             return FileChange(file: shown, actions: actions, changed: false, created: false)

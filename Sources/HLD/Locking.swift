@@ -7,9 +7,10 @@ public import YAML
 public struct LockChange: Sendable, Equatable {
     /// The section (`dev`, `prod eastus`).
     public var section: String
-    /// The component's logical path, `definitions`, or `<file> <key path>` for a value.
+    /// The component's logical path, `definitions`, or the config file of a value.
     public var subject: String
-    /// What the source is (`git …cat.git (branch dev)`); empty for values and definitions.
+    /// What the source is (`git …cat.git (branch dev)`), or a value's key path; empty for
+    /// definitions.
     public var source: String
     public var old: String?
     public var new: String?
@@ -60,15 +61,21 @@ public enum Locking {
             let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
             _ = try context.finish()
             let name = LockFile.sectionName(context.environments)
-            var section = LockSection(definitions: head)
-            for component in tree.flattened {
-                section.components[component.lockKey] = LockedComponent(definition: component.definitionPin, source: component.source, dependencies: component.dependencies)
-            }
-            section.values = PromotedValues.read(in: tree, project: project, environment: PromotedValues.environment(of: context.environments, project: project))
+            let section = Self.section(of: tree, environments: context.environments, project: project, definitions: head)
             changes += Self.changes(from: existing.sections[name], to: section, name: name)
             lock.sections[name] = section
         }
         return (lock, changes)
+    }
+
+    /// The section that pins a resolved tree.
+    static func section(of tree: ResolvedComponent, environments: [String], project: ProjectFile, definitions: String?) -> LockSection {
+        var section = LockSection(definitions: definitions)
+        for component in tree.flattened {
+            section.components[component.lockKey] = LockedComponent(definition: component.definitionPin, source: component.source, dependencies: component.dependencies)
+        }
+        section.values = PromotedValues.read(in: tree, project: project, environment: PromotedValues.environment(of: environments, project: project))
+        return section
     }
 
     /// Writes `hld.lock` in `directory` (atomically), sections in promotion order.
@@ -101,7 +108,7 @@ public enum Locking {
         for file in files.sorted() {
             let before = old?.values[file] ?? [:], after = new.values[file] ?? [:]
             for path in Set(before.keys).union(after.keys).sorted() where before[path] != after[path] {
-                changes.append(LockChange(section: name, subject: "\(file) \(path)", source: "", old: before[path]?.flowText, new: after[path]?.flowText))
+                changes.append(LockChange(section: name, subject: file, source: path, old: before[path]?.flowText, new: after[path]?.flowText))
             }
         }
         return changes

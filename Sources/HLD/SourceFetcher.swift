@@ -130,6 +130,15 @@ final class SourceFetcher: Sendable {
 }
 
 extension SourceFetcher {
+    /// How commit `a` relates to commit `b` of the repository at `url` (as a pin names it),
+    /// read from its mirror; `.unrelated` when the mirror cannot say.
+    func relation(_ url: String, _ a: String, _ b: String) async -> CommitRelation {
+        guard let parsed = try? GitURL(url), let first = ObjectID(hex: a), let second = ObjectID(hex: b), let cache = try? await mirrors.cache() else {
+            return .unrelated
+        }
+        return await cache.relation(parsed, first, second)
+    }
+
     /// The ref to fetch and the tree to expect: the ref asked for, or under `--locked`
     /// the commit and tree `hld.lock` pins for the same request.
     fileprivate func locking(_ url: GitURL, _ ref: GitRef, path: String, _ locked: PinLookup?, _ role: LockedPins.Role,

@@ -14,20 +14,23 @@ struct HLDCommand: AsyncParsableCommand {
             manifest it names into a shared cache, merges config/common with the \
             environment's config, renders Helm charts, Kustomize directories and static \
             manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new \
-            HLD; `hld install` only fetches; \
+            HLD; `hld install` only fetches; `hld lock` pins every source per environment in \
+            hld.lock, `materialize --locked` renders exactly those pins, `hld promote dev \
+            stage` moves them (and the promoted config values) to the next environment and \
+            `hld drift` reports what has not been promoted; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
             keeping comments and formatting; `hld diff dev prod` (or `hld diff prod \
-            --base HEAD~1`) compares two renders resource by resource; `hld explain` shows a component's merged config \
-            with the file and line of each value; `hld tree` shows the resolved component \
+            --base HEAD~1`) compares two renders resource by resource; `hld explain` shows \
+            a component's merged config with the file and line of each value; `hld tree` shows the resolved component \
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
             subcommand. \
-            Exit status: 0 success, 1 failure (or differences for --check and diff), 2 \
-            trouble for diff, 64 usage errors.
+            Exit status: 0 success, 1 failure (or differences for --check, diff and \
+            drift), 2 trouble for diff and drift, 64 usage errors.
             """,
         version: BuildInfo.hldVersion,
-        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Diff.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
+        subcommands: [Init.self, Materialize.self, Install.self, Lock.self, Promote.self, Drift.self, Diff.self, SetValues.self, Add.self, Remove.self, Explain.self, Tree.self, Cache.self, Fmt.self, Version.self]
     )
 
     /// Parses with the global options moved behind the subcommand, where the subcommand's
@@ -66,7 +69,7 @@ enum GlobalArguments {
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
         "init": [], "materialize": [], "generate": [], "install": [], "diff": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
-        "fmt": [], "version": [], "cache": ["fetch"], "lock": [],
+        "fmt": [], "version": [], "cache": ["fetch"], "lock": [], "promote": [], "drift": [],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just

@@ -21,16 +21,19 @@ import TestSupport
         manifest it names into a shared cache, merges config/common with the
         environment's config, renders Helm charts, Kustomize directories and static
         manifests, and writes generated/prod/ atomically. `hld init` scaffolds a new
-        HLD; `hld install` only fetches; `hld set`, `hld add` and `hld remove` edit
-        config and component files in place, keeping comments and formatting; `hld diff
-        dev prod` (or `hld diff prod --base HEAD~1`) compares two renders resource by
-        resource; `hld explain` shows a component's merged config with the file and
-        line of each value; `hld tree` shows the resolved component tree; `hld fmt`
-        re-emits manifests in hld's canonical style; `hld cache fetch` fetches git
-        repositories. Global options (-C, --jobs, --offline, --verbose, --quiet,
-        --strict, --color, --helm, --kustomize, --cache-dir) go before or after the
-        subcommand. Exit status: 0 success, 1 failure (or differences for --check and
-        diff), 2 trouble for diff, 64 usage errors.
+        HLD; `hld install` only fetches; `hld lock` pins every source per environment
+        in hld.lock, `materialize --locked` renders exactly those pins, `hld promote
+        dev stage` moves them (and the promoted config values) to the next environment
+        and `hld drift` reports what has not been promoted; `hld set`, `hld add` and
+        `hld remove` edit config and component files in place, keeping comments and
+        formatting; `hld diff dev prod` (or `hld diff prod --base HEAD~1`) compares two
+        renders resource by resource; `hld explain` shows a component's merged config
+        with the file and line of each value; `hld tree` shows the resolved component
+        tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
+        fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
+        --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go before or
+        after the subcommand. Exit status: 0 success, 1 failure (or differences for
+        --check, diff and drift), 2 trouble for diff and drift, 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -47,6 +50,10 @@ import TestSupport
                                   install hooks.
           lock                    Pin every moving reference of the HLD per environment
                                   in hld.lock.
+          promote                 Move one environment's pins and promoted values to
+                                  the next environment.
+          drift                   Report what promotion would move between environments
+                                  and has not.
           diff                    Compare two renders resource by resource: two
                                   environments, or the working tree against a commit.
           set                     Set config values in a component's config file,
@@ -718,6 +725,104 @@ import TestSupport
                                   (GitHub takes 65536 in a comment); what does not fit
                                   is cut, with a note. (default: 60000)
           --allow-hooks           Run hooks of components fetched from git or http too.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func promote() throws {
+        #expect(try help(["promote"]) == #"""
+        OVERVIEW: Move one environment's pins and promoted values to the next
+        environment.
+
+        Copies <from>'s pins in hld.lock (git commits and trees, chart versions and
+        digests, OCI and http digests; with promoteDefinitions, the definitions commit)
+        onto <to> for every source both use, and sets the values of hld.yaml's promote:
+        paths from <from>'s config files in <to>'s, editing them in place (comments and
+        formatting kept). Nothing else moves: the rest of <to>'s config is its own.
+        <to> must be the stage after <from> on hld.yaml's environments path unless
+        --force. The result is an ordinary change to commit (promotion as a pull
+        request).
+
+        USAGE: hld promote [<options>] <from> <to>
+
+        ARGUMENTS:
+          <from>                  The environment to promote from.
+          <to>                    The environment to promote to.
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --component <path>      Promote only these components (logical paths as
+                                  hld.lock names them; the root's name may be left out).
+          --force                 Allow skipping a stage of the promotion path, or
+                                  promoting backwards.
+          --dry-run               Show what would move; write nothing.
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func drift() throws {
+        #expect(try help(["drift"]) == #"""
+        OVERVIEW: Report what promotion would move between environments and has not.
+
+        For each neighbouring pair of hld.yaml's promotion path (or the two
+        environments named): the pins that differ (from hld.lock, or resolved now when
+        there is none), with whether the first environment's commit or version is ahead
+        of the second's; the promoted values (hld.yaml promote:) that differ in the
+        config files; the definitions commit with promoteDefinitions; and, for
+        information, how many rendered resources differ. Differences that come from
+        environment config alone are not drift. Exit status: 0 no drift, 1 drift, 2
+        trouble (a render or resolve failed), 64 usage errors.
+
+        USAGE: hld drift [<options>] [<from> <to>]
+
+        ARGUMENTS:
+          <environment>           Two environments, the earlier one first (default:
+                                  each neighbouring pair).
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --format <format>       text, markdown (a table per pair, for a pull-request
+                                  comment), or json. (default: text)
           --version               Show the version.
           -h, --help              Show help information.
 

@@ -37,7 +37,8 @@ import TestSupport
         try component.replacingOccurrences(of: "https://git.example.com/pets/cat.git", with: "https://ci:s3cr3t-t0ken@git.example.com/pets/cat.git")
             .write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
         let project = try read(cluster + "/hld.yaml")
-        try (project + "  https://ci:s3cr3t-t0ken@git.example.com/pets/: ../.repos/\n").write(toFile: cluster + "/hld.yaml", atomically: true, encoding: .utf8)
+        try project.replacingOccurrences(of: "mirrors:\n", with: "mirrors:\n  https://ci:s3cr3t-t0ken@git.example.com/pets/: ../.repos/\n")
+            .write(toFile: cluster + "/hld.yaml", atomically: true, encoding: .utf8)
 
         let one = try hld(["lock", "--jobs", "1"], in: cluster, cache: scratch.appending("cache-1"))
         #expect(one.succeeded, "\(one.stderr)")

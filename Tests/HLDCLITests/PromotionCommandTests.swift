@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Promotion end to end on a copy of the example: lock, a commit on an app's dev branch,
+/// drift, promote stage by stage, and a promotable image tag.
+@Suite(.timeLimit(.minutes(4))) struct PromotionCommandTests {
+    func hld(_ arguments: [String], in cluster: String, cache: URL) throws -> ChildProcess.CommandResult {
+        try ChildProcess.run(hldBinary.path, ["-C", cluster, "--cache-dir", cache.path] + arguments, environment: LockCommandTests.environment)
+    }
+
+    func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+
+    @Test func aCommitOnDevReachesProdOnlyStageByStage() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let cache = scratch.appending("cache")
+        let locked = try hld(["lock"], in: cluster, cache: cache)
+        #expect(locked.succeeded, "\(locked.stderr)")
+        #expect(try hld(["materialize", "--locked", "--all"], in: cluster, cache: cache).succeeded)
+        let prodBefore = try fileContents(under: cluster + "/generated/prod")
+        let stageBefore = try fileContents(under: cluster + "/generated/stage")
+
+        // A new commit on cat's dev branch: prod's locked output does not move.
+        let commit = try LockCommandTests.pushCommit(app: "cat", branch: "dev", replicas: 7, cluster: cluster, scratch: scratch)
+        #expect(try hld(["materialize", "--locked", "prod"], in: cluster, cache: cache).succeeded)
+        #expect(try fileContents(under: cluster + "/generated/prod") == prodBefore)
+        let relocked = try hld(["lock", "dev"], in: cluster, cache: cache)
+        #expect(relocked.stdout.split(separator: "\n").count == 1 && relocked.stdout.hasPrefix("dev  cluster/cat"), "\(relocked.stdout)")
+
+        // Drift: cat is ahead in dev (its commit descends from stage's).
+        let drift = try hld(["drift"], in: cluster, cache: cache)
+        #expect(drift.termination == .exited(1), "\(drift.stdout) \(drift.stderr)")
+        let devStage = drift.stdout.components(separatedBy: "\nstage → prod")[0]
+        #expect(devStage.contains("cluster/cat") && devStage.contains("dev \(commit.prefix(12))") && devStage.contains("(dev ahead)"), "\(drift.stdout)")
+
+        // Skipping stage is refused, and writes nothing.
+        let lockBefore = try read(cluster + "/hld.lock")
+        let skip = try hld(["promote", "dev", "prod"], in: cluster, cache: cache)
+        #expect(skip.termination == .exited(1))
+        #expect(skip.stderr.contains("promoting dev to prod skips stage (the promotion path is dev → stage → prod)"), "\(skip.stderr)")
+        #expect(try read(cluster + "/hld.lock") == lockBefore)
+
+        // dev → stage moves the cat commit, and stage's render has it.
+        let promoted = try hld(["promote", "dev", "stage"], in: cluster, cache: cache)
+        #expect(promoted.succeeded, "\(promoted.stderr)")
+        #expect(promoted.stdout.contains("stage  cluster/cat") && promoted.stdout.contains("→ \(commit.prefix(12))"), "\(promoted.stdout)")
+        #expect(try hld(["materialize", "--locked", "stage"], in: cluster, cache: cache).succeeded)
+        let stageAfter = try fileContents(under: cluster + "/generated/stage")
+        #expect(String(decoding: stageAfter["cat/cat.yaml"] ?? Data(), as: UTF8.self).contains("replicas: 7"))
+        for (path, bytes) in stageAfter where path != "cat/cat.yaml" && path != "dog/dog.yaml" && path != "shop.yaml" {
+            #expect(bytes == stageBefore[path], "\(path) changed")
+        }
+        // The shop's promoted tag moved with the pins.
+        #expect(String(decoding: stageAfter["shop.yaml"] ?? Data(), as: UTF8.self).contains("shop:1.5.0-rc.1"))
+
+        // Now the drift is between stage and prod, and dev → stage is clean.
+        let after = try hld(["drift", "--format", "json"], in: cluster, cache: cache)
+        #expect(after.termination == .exited(1))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])
+        let pairs = try #require(report["pairs"] as? [[String: Any]])
+        #expect((pairs[0]["items"] as? [Any])?.isEmpty == true, "\(after.stdout)")
+        let stageProd = try #require(pairs[1]["items"] as? [[String: Any]])
+        #expect(stageProd.contains { $0["subject"] as? String == "cluster/cat" && $0["relation"] as? String == "ahead" }, "\(after.stdout)")
+        let pair = try hld(["drift", "stage", "prod"], in: cluster, cache: cache)
+        #expect(pair.termination == .exited(1) && pair.stdout.hasPrefix("stage → prod:"), "\(pair.stdout)")
+
+        #expect(try hld(["promote", "stage", "prod"], in: cluster, cache: cache).succeeded)
+        let clean = try hld(["drift"], in: cluster, cache: cache)
+        #expect(clean.termination == .exited(0), "\(clean.stdout) \(clean.stderr)")
+        #expect(clean.stdout.contains("dev → stage: no drift") && clean.stdout.contains("stage → prod: no drift"), "\(clean.stdout)")
+    }
+
+    @Test func aPromotableImageTagMovesAndNothingElseInTheConfigDoes() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let cache = scratch.appending("cache")
+        // Stage's config with a comment and a value of its own that must survive.
+        let stageFile = cluster + "/config/stage.yaml"
+        try (try read(stageFile) + "  infra:\n    config:\n      retention: 7d   # stage keeps a week\n").write(toFile: stageFile, atomically: true, encoding: .utf8)
+        #expect(try hld(["lock"], in: cluster, cache: cache).succeeded)
+        let set = try hld(["set", "--env", "dev", "--subcomponent", "dog", "image.tag=v2"], in: cluster, cache: cache)
+        #expect(set.succeeded, "\(set.stderr)")
+        let before = try read(stageFile)
+
+        let dry = try hld(["promote", "dev", "stage", "--dry-run"], in: cluster, cache: cache)
+        #expect(dry.succeeded && dry.stdout.contains("would move"), "\(dry.stdout) \(dry.stderr)")
+        #expect(try read(stageFile) == before)
+
+        let promoted = try hld(["promote", "dev", "stage"], in: cluster, cache: cache)
+        #expect(promoted.succeeded, "\(promoted.stderr)")
+        #expect(promoted.stdout.contains("stage  config/stage.yaml  subcomponents.dog.config.image.tag") && promoted.stdout.contains("(none) → v2"), "\(promoted.stdout)")
+        // Exactly the promoted values changed: dog's tag added, the shop's tag edited in
+        // its flow mapping; branch, comments and stage's own values untouched.
+        let expected = before
+            .replacingOccurrences(of: "  dog:\n    branch: stage\n", with: "  dog:\n    branch: stage\n    config:\n      image:\n        tag: v2\n")
+            .replacingOccurrences(of: #"{newTag: "1.4.2"}"#, with: #"{newTag: "1.5.0-rc.1"}"#)
+        #expect(expected != before)
+        #expect(try read(stageFile) == expected)
+        #expect(try read(stageFile).contains("retention: 7d   # stage keeps a week"))
+        #expect(try read(cluster + "/hld.lock").contains("subcomponents.dog.config.image.tag: v2"))
+        // The tag renders in stage.
+        #expect(try hld(["materialize", "--locked", "stage"], in: cluster, cache: cache).succeeded)
+        #expect(try read(cluster + "/generated/stage/dog/dog.yaml").contains("registry.example.com/pets/dog:v2"))
+        // Promoting again moves nothing.
+        let again = try hld(["promote", "dev", "stage"], in: cluster, cache: cache)
+        #expect(again.stdout.contains("nothing to promote"), "\(again.stdout)")
+    }
+
+    @Test func badPromotionsWriteNothing() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let cache = scratch.appending("cache")
+        // No lock yet.
+        let noLock = try hld(["promote", "dev", "stage"], in: cluster, cache: cache)
+        #expect(noLock.termination == .exited(1) && noLock.stderr.contains("run hld lock"), "\(noLock.stderr)")
+        #expect(try hld(["lock"], in: cluster, cache: cache).succeeded)
+        #expect(try hld(["set", "--env", "dev", "--subcomponent", "dog", "image.tag=v2"], in: cluster, cache: cache).succeeded)
+        let lock = try read(cluster + "/hld.lock")
+
+        let unknown = try hld(["promote", "dev", "stagge"], in: cluster, cache: cache)
+        #expect(unknown.termination == .exited(1))
+        #expect(unknown.stderr.contains("unknown environment stagge") && unknown.stderr.contains("did you mean stage?"), "\(unknown.stderr)")
+        let backwards = try hld(["promote", "prod", "stage"], in: cluster, cache: cache)
+        #expect(backwards.stderr.contains("stage comes before prod"), "\(backwards.stderr)")
+
+        // The target's config file does not parse: nothing is written anywhere.
+        let stageFile = cluster + "/config/stage.yaml"
+        let broken = try read(stageFile) + "  shop: [\n"
+        try broken.write(toFile: stageFile, atomically: true, encoding: .utf8)
+        let result = try hld(["promote", "dev", "stage"], in: cluster, cache: cache)
+        #expect(result.termination == .exited(1))
+        #expect(result.stderr.contains("config/stage.yaml:"), "\(result.stderr)")
+        #expect(try read(stageFile) == broken)
+        #expect(try read(cluster + "/hld.lock") == lock)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: cluster + "/config").filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+}
