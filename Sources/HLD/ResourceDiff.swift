@@ -184,13 +184,14 @@ public struct ResourceDiff: Sendable {
     // MARK: Reading renders
 
     /// The resources of rendered files, in file and document order, with the ignored
-    /// labels dropped. Empty documents are skipped.
+    /// labels dropped. Empty documents are skipped; the items of a `v1 List` are resources
+    /// of their own (so a Secret in one is compared, and hidden, as any other).
     public static func resources(in files: [RenderedFile], options: ResourceDiffOptions = ResourceDiffOptions()) throws(HLDError) -> [RenderedResource] {
         var resources: [RenderedResource] = []
         var seen: [ResourceKey: Int] = [:]
         for file in files {
             let reader = DocumentReader(bytes: file.bytes, file: file.path, duplicateKeys: .lastWins)
-            var lines: [Substring]?
+            let lines = String(decoding: file.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             while true {
                 let document: Document?
                 do {
@@ -201,15 +202,17 @@ public struct ResourceDiff: Sendable {
                 guard let document else { break }
                 if document.node.isNull { continue }
                 // hld writes `---` then `# Source: …` before every document.
-                if lines == nil { lines = String(decoding: file.bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) }
-                let sourceLine = document.start.line < lines!.count ? lines![document.start.line] : ""
+                let sourceLine = document.start.line < lines.count ? lines[document.start.line] : ""
                 let source = sourceLine.hasPrefix("# Source: ") ? String(sourceLine.dropFirst("# Source: ".count)) : nil
-                let identity = identity(of: document.node)
-                var key = identity
-                key.occurrence = seen[identity, default: 0]
-                seen[identity, default: 0] += 1
-                let node = options.ignoredLabels.isEmpty ? document.node : droppingLabels(options.ignoredLabels, from: document.node)
-                resources.append(RenderedResource(key: key, node: node, origin: ResourceOrigin(file: file.path, source: source, component: file.component)))
+                let isList = document.node["apiVersion"]?.textValue == "v1" && document.node["kind"]?.textValue == "List"
+                for node in isList ? document.node["items"]?.sequence ?? [] : [document.node] where !node.isNull {
+                    let identity = identity(of: node)
+                    var key = identity
+                    key.occurrence = seen[identity, default: 0]
+                    seen[identity, default: 0] += 1
+                    resources.append(RenderedResource(key: key, node: options.ignoredLabels.isEmpty ? node : droppingLabels(options.ignoredLabels, from: node),
+                                                      origin: ResourceOrigin(file: file.path, source: source, component: file.component)))
+                }
             }
         }
         return resources

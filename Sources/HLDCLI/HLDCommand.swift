@@ -19,9 +19,9 @@ struct HLDCommand: AsyncParsableCommand {
             stage` moves them (and the promoted config values) to the next environment and \
             `hld drift` reports what has not been promoted; \
             `hld set`, `hld add` and `hld remove` edit config and component files in place, \
-            keeping comments and formatting; `hld diff dev prod` compares two renders \
-            resource by resource; `hld explain` shows a component's merged config \
-            with the file and line of each value; `hld tree` shows the resolved component \
+            keeping comments and formatting; `hld diff dev prod` (or `hld diff prod \
+            --base HEAD~1`) compares two renders resource by resource; `hld explain` shows \
+            a component's merged config with the file and line of each value; `hld tree` shows the resolved component \
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \

@@ -45,12 +45,15 @@ final class DiffProject: Sendable {
         try change(try String(contentsOfFile: file, encoding: .utf8)).write(toFile: file, atomically: true, encoding: .utf8)
     }
 
-    /// `hld <arguments> -C <root>` with a private cache, HOME and Helm.
+    /// hld's TMPDIR: empty again after every run.
+    var temporary: String { scratch.appending("tmp").path }
+
+    /// `hld <arguments> -C <root>` with a private cache, HOME, TMPDIR and Helm.
     func hld(_ arguments: [String]) throws -> ChildProcess.CommandResult {
         let home = scratch.appending("home").path
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
         return try ChildProcess.run(hldBinary.path, arguments + ["-C", root, "--cache-dir", cache, "--helm", helm],
-                                    environment: ["PATH": "/usr/bin:/bin", "HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"],
-                                    timeout: .seconds(120))
+                                    environment: ["PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": temporary + "/"], timeout: .seconds(120))
     }
 
     static let files: [String: String] = [
@@ -411,8 +414,9 @@ final class DiffProject: Sendable {
     }
 
     @Test(arguments: [
-        (["diff", "dev"], "Error: hld diff compares two environments (hld diff dev prod); got 1"),
-        (["diff", "dev", "stage", "prod"], "Error: hld diff compares two environments (hld diff dev prod); got 3"),
+        (["diff", "dev"], "Error: hld diff compares two environments (hld diff dev prod), or the working tree with a revision (hld diff prod --base HEAD~1); got 1 environment(s) and no --base\n"),
+        (["diff", "dev", "stage", "prod"], "Error: hld diff compares two environments (hld diff dev prod), or the working tree with a revision (hld diff prod --base HEAD~1); got 3 environment(s) and no --base\n"),
+        (["diff", "prod", "--base", ""], "Error: --base needs a revision: HEAD~1, a branch, a tag or a commit id\n"),
         (["diff", "dev", "prod", "--max-size", "999"], "Error: --max-size must be at least 1000"),
         (["diff", "dev", "prod", "--ignore-labels", "a,,b"], "Error: --ignore-labels takes label keys separated by commas, with none empty"),
         (["diff", "dev", "prod", "--format", "yaml"], "Error: The value 'yaml' is invalid for '--format <format>'"),
@@ -427,4 +431,147 @@ final class DiffProject: Sendable {
 }
 
 /// `hld diff --format markdown` without --max-size: ResourceDiff.defaultMarkdownLimit.
+/// `hld diff --base`: the old side read from the project's git repository at a revision.
+@Suite(.timeLimit(.minutes(3))) struct DiffBaseTests {
+    /// A project committed, then changed by `change` in a second commit.
+    func committed(subdirectory: String = "hld", _ change: (DiffProject) throws -> Void) throws -> (DiffProject, FixtureRepository) {
+        let project = try DiffProject(subdirectory: subdirectory)
+        let repository = try FixtureRepository.create(at: project.scratch.appending(subdirectory.split(separator: "/").first.map(String.init)!))
+        try repository.commit("first")
+        try change(project)
+        try repository.commit("second")
+        return (project, repository)
+    }
+
+    func bumpTag(_ project: DiffProject) throws {
+        try project.edit("config/prod.yaml") { $0.replacingOccurrences(of: "\"1.27.0\"", with: "\"1.27.1\"") }
+    }
+
+    @Test func theLastCommitBumpedOneImageTag() throws {
+        let (project, repository) = try committed(bumpTag)
+        let previous = try repository.git(["rev-parse", "HEAD~1"])
+        let result = try project.hld(["diff", "prod", "--base", "HEAD~1"])
+        #expect(result.termination == .exited(1), "\(result.stderr)")
+        #expect(result.stderr == "")
+        #expect(result.stdout == """
+            prod at HEAD~1 (\(previous.prefix(12))) → prod in the working tree: 0 added, 0 removed, 1 changed, 3 unchanged
+            changed: apps/v1 Deployment pets/web (web/web/templates/deployment.yaml)
+            --- a/apps/v1/Deployment/pets/web
+            +++ b/apps/v1/Deployment/pets/web
+            @@ -21,4 +21,4 @@
+                 spec:
+                   containers:
+                   - name: web
+            -        image: nginx:1.27.0
+            +        image: nginx:1.27.1
+
+            """)
+        // Read without a checkout: the work tree is as it was, and nothing is left in TMPDIR.
+        #expect(try repository.git(["status", "--porcelain"]) == "")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.temporary) == [])
+
+        // dev did not change; the working tree against HEAD is the same.
+        let dev = try project.hld(["diff", "dev", "--base", "HEAD~1"])
+        #expect(dev.termination == .exited(0), "\(dev.stderr)")
+        #expect(dev.stdout == "dev at HEAD~1 (\(previous.prefix(12))) and dev in the working tree render the same 3 resource(s)\n")
+        let head = try project.hld(["diff", "prod", "--base", "HEAD", "--format", "json"])
+        #expect(head.termination == .exited(0))
+        #expect(head.stdout.contains("\"same\" : true"))
+
+        // An edit not committed yet is on the new side.
+        try project.edit("config/prod.yaml") { $0.replacingOccurrences(of: "replicas: 3", with: "replicas: 4") }
+        let uncommitted = try project.hld(["diff", "prod", "--base", "HEAD"])
+        #expect(uncommitted.termination == .exited(1))
+        #expect(uncommitted.stdout.contains("\n-  replicas: 3\n+  replicas: 4\n"))
+        #expect(!uncommitted.stdout.contains("image:"))
+    }
+
+    @Test func aProjectInASubdirectoryAgainstATagAndABranch() throws {
+        let (project, repository) = try committed(subdirectory: "repo/clusters/east") { project in
+            try project.edit("chart/Chart.yaml") { $0.replacingOccurrences(of: "version: 0.1.0", with: "version: 0.2.0") }
+        }
+        try repository.git(["tag", "v1", "HEAD~1"])
+        try repository.git(["branch", "previous", "HEAD~1"])
+        for revision in ["v1", "previous", String(try repository.git(["rev-parse", "HEAD~1"]).prefix(10))] {
+            let bumped = try project.hld(["diff", "prod", "--base", revision])
+            #expect(bumped.termination == .exited(1), "\(bumped.stderr)")
+            // Only the chart label moved: in the Deployment's labels and its pod template's.
+            #expect(bumped.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("-") || $0.hasPrefix("+") } == [
+                "--- a/apps/v1/Deployment/pets/web", "+++ b/apps/v1/Deployment/pets/web",
+                "-    helm.sh/chart: web-0.1.0", "+    helm.sh/chart: web-0.2.0",
+                "-        helm.sh/chart: web-0.1.0", "+        helm.sh/chart: web-0.2.0",
+            ])
+            let quiet = try project.hld(["diff", "prod", "--base", revision, "--ignore-labels", "helm.sh/chart"])
+            #expect(quiet.termination == .exited(0), "\(quiet.stdout)")
+        }
+    }
+
+    @Test func aRevisionThatDoesNotExistIsAClearError() throws {
+        let (project, repository) = try committed(bumpTag)
+        let result = try project.hld(["diff", "prod", "--base", "no-such-branch"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stdout == "")
+        #expect(result.stderr == "error: no-such-branch: no revision no-such-branch in this repository (the repository at \(repository.path))\n")
+        let tooFar = try project.hld(["diff", "prod", "--base", "HEAD~5"])
+        #expect(tooFar.termination == .exited(2))
+        #expect(tooFar.stderr == "error: HEAD~5: no revision HEAD~5 in this repository (the repository at \(repository.path))\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.temporary) == [])
+
+        // Outside any git repository.
+        let alone = try DiffProject()
+        let outside = try alone.hld(["diff", "prod", "--base", "HEAD~1"])
+        #expect(outside.termination == .exited(2))
+        #expect(outside.stderr == "error: \(alone.root) is not inside a git repository's work tree; hld reads earlier versions of the definitions from the repository they are committed in\n")
+    }
+
+    @Test func theOldSidesFilesAreNamedAsGitNamesThemAndItsWarningsSayWhichSide() throws {
+        let (project, repository) = try committed(subdirectory: "repo/east") { project in
+            try project.edit("component.yaml") { $0 + "  hooks:\n    before-generate:\n    - echo \"in $PWD\" >&2; test -f fixed\n" }
+            try project.write(["config/prod.yaml": "subcomponents:\n  webb: {}\n", "fixed": ""])
+        }
+        // The old side: a hook that fails in the component's directory, and a config key for no subcomponent.
+        try project.edit("component.yaml") { $0.replacingOccurrences(of: "test -f fixed", with: "test -f broken") }
+        try repository.commit("third")
+        try project.edit("component.yaml") { $0.replacingOccurrences(of: "test -f broken", with: "test -f fixed") }
+        let previous = String(try repository.git(["rev-parse", "HEAD"]).prefix(12))
+        let result = try project.hld(["diff", "prod", "--base", "HEAD"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderr == """
+            warning: prod at HEAD (\(previous)): config/prod.yaml:2:3: subcomponents.webb names no subcomponent of cluster (did you mean web?); its settings are not used
+            warning: prod in the working tree: config/prod.yaml:2:3: subcomponents.webb names no subcomponent of cluster (did you mean web?); its settings are not used
+            error: prod at HEAD (\(previous)): component.yaml:13:5: web: before-generate hook failed: `/bin/sh -c echo "in $PWD" >&2; test -f broken` exited with status 1: in HEAD:east
+            error: cannot compare prod at HEAD (\(previous)) with prod in the working tree: prod at HEAD (\(previous)) did not render
+
+            """)
+    }
+
+    @Test func anOldSideThatDoesNotRenderIsTrouble() throws {
+        let (project, repository) = try committed { project in
+            try project.write(["config/prod.yaml": "subcomponents:\n  web: [\n"])
+        }
+        // Broken now: the working tree fails.
+        let broken = try project.hld(["diff", "prod", "--base", "HEAD~1"])
+        #expect(broken.termination == .exited(2))
+        #expect(broken.stdout == "")
+        let previous = String(try repository.git(["rev-parse", "HEAD~1"]).prefix(12))
+        #expect(broken.stderr == """
+            error: prod in the working tree: config/prod.yaml:3:1: did not find expected node content at the end of the input (while parsing a flow node at 3:1)
+            error: cannot compare prod at HEAD~1 (\(previous)) with prod in the working tree: prod in the working tree did not render
+
+            """)
+        // Fixed in the working tree, still broken at HEAD: the old side fails.
+        try project.write(["config/prod.yaml": "{}\n"])
+        let old = try project.hld(["diff", "prod", "--base", "HEAD"])
+        let head = String(try repository.git(["rev-parse", "HEAD"]).prefix(12))
+        #expect(old.termination == .exited(2))
+        #expect(old.stdout == "")
+        #expect(old.stderr == """
+            error: prod at HEAD (\(head)): config/prod.yaml:3:1: did not find expected node content at the end of the input (while parsing a flow node at 3:1)
+            error: cannot compare prod at HEAD (\(head)) with prod in the working tree: prod at HEAD (\(head)) did not render
+
+            """)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.temporary) == [])
+    }
+}
+
 private let defaultMarkdownLimit = 60_000

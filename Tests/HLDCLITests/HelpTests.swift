@@ -26,14 +26,14 @@ import TestSupport
         dev stage` moves them (and the promoted config values) to the next environment
         and `hld drift` reports what has not been promoted; `hld set`, `hld add` and
         `hld remove` edit config and component files in place, keeping comments and
-        formatting; `hld diff dev prod` compares two renders resource by resource; `hld
-        explain` shows a component's merged config with the file and line of each
-        value; `hld tree` shows the resolved component tree; `hld fmt` re-emits
-        manifests in hld's canonical style; `hld cache fetch` fetches git repositories.
-        Global options (-C, --jobs, --offline, --verbose, --quiet, --strict, --color,
-        --helm, --kustomize, --cache-dir) go before or after the subcommand. Exit
-        status: 0 success, 1 failure (or differences for --check, diff and drift), 2
-        trouble for diff and drift, 64 usage errors.
+        formatting; `hld diff dev prod` (or `hld diff prod --base HEAD~1`) compares two
+        renders resource by resource; `hld explain` shows a component's merged config
+        with the file and line of each value; `hld tree` shows the resolved component
+        tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
+        fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
+        --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go before or
+        after the subcommand. Exit status: 0 success, 1 failure (or differences for
+        --check, diff and drift), 2 trouble for diff and drift, 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -55,7 +55,7 @@ import TestSupport
           drift                   Report what promotion would move between environments
                                   and has not.
           diff                    Compare two renders resource by resource: two
-                                  environments.
+                                  environments, or the working tree against a commit.
           set                     Set config values in a component's config file,
                                   changing nothing else in it.
           add                     Add a subcomponent to the component file, or replace
@@ -669,20 +669,28 @@ import TestSupport
 
     @Test func diff() throws {
         #expect(try help(["diff"]) == #"""
-        OVERVIEW: Compare two renders resource by resource: two environments.
+        OVERVIEW: Compare two renders resource by resource: two environments, or the
+        working tree against a commit.
 
         Both sides are rendered (nothing is written) and their resources paired by
         apiVersion, kind, namespace and name, whatever file holds them: each is added,
         removed, or changed (with a unified diff of its canonical YAML; key order does
-        not count). Secret values are never shown, only which keys of data and
-        stringData changed. A render that fails is reported as that failure, never as
-        its resources removed. Exit status: 0 same, 1 different, 2 trouble (a render
-        failed), 64 usage errors.
+        not count). With --base, the old side is the HLD as commit <rev> of the git
+        repository it is in has it (read through libgit2 into a private directory: no
+        checkout, the work tree untouched) and the new side the working tree, both for
+        the same environments (layered as for materialize). Secret values are never
+        shown, only which keys of data and stringData changed. A render that fails is
+        reported as that failure, never as its resources removed. Exit status: 0 same,
+        1 different, 2 trouble (a render failed, no such revision), 64 usage errors.
 
         USAGE: hld diff [<options>] <env-a> <env-b>
+               hld diff [<options>] [<environment> ...] --base <rev>
 
         ARGUMENTS:
-          <environment>           The two environments: the old side, then the new one.
+          <environment>           The two environments, the old side first; with
+                                  --base, the environments (and groups) both sides
+                                  render, highest precedence first (default: hld.yaml's
+                                  defaults, else common).
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.
@@ -703,6 +711,9 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --base <rev>            Compare the HLD at this revision of its git
+                                  repository (HEAD~1, a branch, a tag, a commit id)
+                                  with the working tree.
           --format <format>       text, markdown (for a pull-request comment: a summary
                                   table, then one collapsed section per changed
                                   resource, within --max-size), or json. (default: text)

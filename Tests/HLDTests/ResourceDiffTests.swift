@@ -173,6 +173,22 @@ import YAML
         #expect(diff.unchanged == 1)
     }
 
+    @Test func theItemsOfAListAreResourcesOfTheirOwn() throws {
+        func list(_ password: String) throws -> [RenderedFile] {
+            [try file("list.yaml", [("cluster/list", """
+                apiVersion: v1
+                kind: List
+                items:
+                - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}
+                - {apiVersion: v1, kind: Secret, metadata: {name: s}, data: {password: \(password)}}
+                """)])]
+        }
+        let diff = try ResourceDiff(old: try list("c2VjcmV0"), new: try list("bmV3c2VjcmV0"))
+        #expect(diff.changes.map { "\($0.kind.rawValue) \($0.key) \($0.secretKeys)" } == ["changed v1 Secret s [data.password changed]"])
+        #expect(diff.unchanged == 1)
+        #expect(!diff.text(old: "a", new: "b").contains("c2VjcmV0") && !diff.text(old: "a", new: "b").contains("bmV3c2VjcmV0"))
+    }
+
     /// A small comparison with one of each change, shown three ways.
     func sample() throws -> ResourceDiff {
         let old = [
