@@ -136,4 +136,28 @@ import TestSupport
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: cluster + "/config").filter { $0.hasPrefix(".") }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }
+
+    @Test func driftFormatsAndTrouble() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let cache = scratch.appending("cache")
+        #expect(try hld(["lock"], in: cluster, cache: cache).succeeded)
+        let markdown = try hld(["drift", "stage", "prod", "--format", "markdown"], in: cluster, cache: cache)
+        #expect(markdown.termination == .exited(1), "\(markdown.stderr)")
+        let lines = markdown.stdout.components(separatedBy: "\n")
+        #expect(lines.first == "### stage → prod: 3 difference(s) promotion would move", "\(markdown.stdout)")
+        #expect(lines.contains("| Component or file | What | stage | prod | |"))
+        #expect(lines.contains { $0.hasPrefix("| `cluster/cat` | pin: git https://git.example.com/pets/cat.git deploy | `") && $0.hasSuffix("| stage ahead |") }, "\(markdown.stdout)")
+        #expect(lines.contains { $0.hasPrefix("| `config/stage.yaml` | value: subcomponents.shop.config.images |") }, "\(markdown.stdout)")
+
+        // A render that fails is trouble, not drift or its absence.
+        let broken = try hld(["drift", "--helm", "/bin/false"], in: cluster, cache: cache)
+        #expect(broken.termination == .exited(2), "\(broken.stdout) \(broken.stderr)")
+        #expect(broken.stderr.contains("cannot compare the renders of dev and stage"), "\(broken.stderr)")
+        let unknown = try hld(["drift", "dev", "qa"], in: cluster, cache: cache)
+        #expect(unknown.termination == .exited(2))
+        #expect(unknown.stderr.contains("unknown environment qa"), "\(unknown.stderr)")
+        let usage = try hld(["drift", "dev"], in: cluster, cache: cache)
+        #expect(usage.termination == .exited(64))
+    }
 }
