@@ -70,8 +70,7 @@ public enum Drift {
                     let context = try Materializer.Context(each, sharing: fetcher)
                     fetcher = context.fetcher
                     defer { context.removeScratch() }
-                    let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
-                    _ = try context.finish()
+                    let tree = try await context.resolvedTree()
                     trees.append(tree)
                     var section = lock?.sections[name] ?? Locking.section(of: tree, environments: set, project: project, definitions: nil)
                     section.values = PromotedValues.read(in: tree, project: project, environment: PromotedValues.environment(of: set, project: project))

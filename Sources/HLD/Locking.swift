@@ -58,8 +58,7 @@ public enum Locking {
             let context = try Materializer.Context(each, sharing: shared)
             shared = context.fetcher
             defer { context.removeScratch() }
-            let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
-            _ = try context.finish()
+            let tree = try await context.resolvedTree()
             let name = LockFile.sectionName(context.environments)
             let section = Self.section(of: tree, environments: context.environments, project: project, definitions: head)
             changes += Self.changes(from: existing.sections[name], to: section, name: name)

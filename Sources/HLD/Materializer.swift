@@ -131,23 +131,6 @@ public enum Materializer {
         return Installation(tree: tree, diagnostics: try context.finish())
     }
 
-    /// The resolve stage for each set of environments, sharing one fetcher (each source
-    /// fetched once however many sets use it): what `hld lock` and `hld drift` read.
-    public static func resolveAll(_ options: MaterializeOptions, sets: [[String]]) async throws(HLDError) -> [Resolution] {
-        var results: [Resolution] = []
-        var shared: SourceFetcher?
-        for environments in sets {
-            var each = options
-            each.environments = environments
-            let context = try Context(each, sharing: shared)
-            shared = context.fetcher
-            defer { context.removeScratch() }
-            let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
-            results.append(Resolution(root: context.resolver.root, environments: context.environments, tree: tree, diagnostics: try context.finish()))
-        }
-        return results
-    }
-
     /// Only the resolve stage — which fetches and pins every source into the cache — with
     /// no hooks run and nothing rendered or written: what `hld explain` and `hld tree`
     /// read. Hooks of fetched components are not refused here, since none runs.
@@ -337,6 +320,14 @@ public enum Materializer {
             warnAboutUnusedEnvironments(in: resolved)
             ConfigFiles.checkSubcomponentNames(in: resolved, diagnostics: diagnostics)
             return resolved
+        }
+
+        /// The resolve stage with its warnings handed on: the tree `lock`, `promote` and
+        /// `drift` read.
+        func resolvedTree() async throws(HLDError) -> ResolvedComponent {
+            let tree = try await reporting { () async throws(HLDError) in try await resolveTree() }
+            _ = try finish()
+            return tree
         }
 
         /// Runs `work`; when it fails, the warnings gathered so far are handed on first

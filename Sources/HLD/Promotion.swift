@@ -69,8 +69,7 @@ public enum Promotion {
             let targetContext = try Materializer.Context(target, sharing: fetcher)
             fetcher = targetContext.fetcher
             defer { targetContext.removeScratch() }
-            let targetTree = try await targetContext.reporting { () async throws(HLDError) in try await targetContext.resolveTree() }
-            _ = try targetContext.finish()
+            let targetTree = try await targetContext.resolvedTree()
             let definitions = project.promoteDefinitions ? (moving.definitions ?? before?.definitions) : nil
             var to = Locking.section(of: targetTree, environments: target.environments, project: project, definitions: definitions)
             for (key, component) in to.components {
@@ -89,8 +88,7 @@ public enum Promotion {
                     each.lockFile = lock
                     let context = try Materializer.Context(each, sharing: fetcher)
                     defer { context.removeScratch() }
-                    let tree = try await context.reporting { () async throws(HLDError) in try await context.resolveTree() }
-                    _ = try context.finish()
+                    let tree = try await context.resolvedTree()
                     try values(from: tree, request: request, project: project, to: &to, selected: request.components.isEmpty ? nil : selected, edits: &edits)
                 }
             }

@@ -46,10 +46,8 @@ extension HLDCommand {
                 let pairs = environments.count == 2 ? [(environments[0], environments[1])] : []
                 reports = try await HLD.Drift.compare(options, pairs: pairs)
             } catch {
-                (options.diagnostics as? TerminalDiagnostics)?.endLine()
-                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
                 if format == .json { try? DriftText.json(reports: [], error: error) }
-                printError(error)
+                printFailure(error, options)
                 Self.exit(withError: ExitCode(2))
             }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()

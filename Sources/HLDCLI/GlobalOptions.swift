@@ -81,3 +81,11 @@ extension MaterializeOptions {
         if frozen { offline = true }
     }
 }
+
+/// Prints a failure after whatever the run printed: the live line ended, the warnings
+/// `--quiet` held (they often explain it), then the error.
+func printFailure(_ error: HLDError, _ options: MaterializeOptions) {
+    (options.diagnostics as? TerminalDiagnostics)?.endLine()
+    (options.diagnostics as? TerminalDiagnostics)?.printHeld()
+    printError(error)
+}

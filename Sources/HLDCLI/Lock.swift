@@ -37,9 +37,7 @@ extension HLDCommand {
                 let text = lock.text(order: project.environmentSets.map(LockFile.sectionName))
                 if before != Data(text.utf8) { try Locking.write(lock, in: options.directory, project: project) }
             } catch {
-                (options.diagnostics as? TerminalDiagnostics)?.endLine()
-                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
-                printError(error)
+                printFailure(error, options)
                 throw ExitCode.failure
             }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()

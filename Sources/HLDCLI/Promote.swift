@@ -42,9 +42,7 @@ extension HLDCommand {
             do {
                 outcome = try await Promotion.promote(Promotion.Request(from: from, to: to, components: components, force: force, dryRun: dryRun), options: options)
             } catch {
-                (options.diagnostics as? TerminalDiagnostics)?.endLine()
-                (options.diagnostics as? TerminalDiagnostics)?.printHeld()
-                printError(error)
+                printFailure(error, options)
                 throw ExitCode.failure
             }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()

@@ -15,22 +15,11 @@ final class DiffProject: Sendable {
     init(subdirectory: String = "hld") throws {
         scratch = try TemporaryDirectory(prefix: "hld-diff")
         root = scratch.appending(subdirectory).path
-        helm = try Self.findHelm()
+        helm = try findHelm()
         try write(Self.files)
     }
 
     var cache: String { scratch.appending("cache").path }
-
-    static func findHelm() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["HLD_HELM"], !explicit.isEmpty { return explicit }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/helm" } + [repository.appendingPathComponent(".tools/bin/helm").path]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw LoopbackServerError("no helm on PATH or in .tools/bin: run scripts/bootstrap")
-        }
-        return found
-    }
 
     func write(_ files: [String: String]) throws {
         for (path, contents) in files {

@@ -22,7 +22,7 @@ import YAML
 
         init() throws {
             let scratch = try TemporaryDirectory(prefix: "hld-incubator")
-            let helm = try ChartRepositoryFixture.findHelm()
+            let helm = try findHelm()
             let fm = FileManager.default
             let environment = ChartRepositoryFixture.helmEnvironment(scratch)
             func write(_ path: String, _ text: String) throws {

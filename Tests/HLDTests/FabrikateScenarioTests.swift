@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import YAML
 @testable import HLD
 
@@ -199,7 +200,7 @@ import YAML
         ])
         var options = MaterializeOptions(directory: fixture.root + "/definition", environments: [], cacheRoot: fixture.cache,
                                          processEnvironment: [:], diagnostics: fixture.diagnostics)
-        options.helmPath = try ChartRepositoryFixture.findHelm()
+        options.helmPath = try findHelm()
         let output = try await Materializer.render(options)
         let documents = try Node.documents(in: output.text("prometheus.yaml") ?? "")
         // helm orders by kind (namespaces first).

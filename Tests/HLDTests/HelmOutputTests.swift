@@ -103,7 +103,7 @@ import YAML
             "config/common.yaml": "subcomponents:\n  patterns: {namespace: apps}\n",
         ])
         try Self.writeChart(at: URL(fileURLWithPath: fixture.root).appendingPathComponent("patterns"))
-        return (fixture, try ChartRepositoryFixture.findHelm())
+        return (fixture, try findHelm())
     }
 
     func render(_ fixture: HLDFixture, helm: String, strict: Bool = false) async throws -> Materialization {

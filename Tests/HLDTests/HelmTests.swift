@@ -12,17 +12,6 @@ final class ChartRepositoryFixture: Sendable {
     let server: StaticFileServer
     let helm: String
 
-    static func findHelm() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["HLD_HELM"], !explicit.isEmpty { return explicit }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/helm" } + [repository.appendingPathComponent(".tools/bin/helm").path]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw LoopbackServerError("no helm on PATH or in .tools/bin: run scripts/bootstrap")
-        }
-        return found
-    }
-
     var helmEnvironment: [String: String] { Self.helmEnvironment(scratch) }
 
     /// A private Helm home under `scratch`.
@@ -47,7 +36,7 @@ final class ChartRepositoryFixture: Sendable {
 
     init() throws {
         let scratch = try TemporaryDirectory(prefix: "hld-charts")
-        let helm = try Self.findHelm()
+        let helm = try findHelm()
         let fm = FileManager.default
         try fm.createDirectory(at: scratch.appending("charts"), withIntermediateDirectories: true)
         try fm.createDirectory(at: scratch.appending("repo"), withIntermediateDirectories: true)

@@ -22,7 +22,7 @@ import YAML
 
         init() throws {
             scratch = try TemporaryDirectory(prefix: "hld-mirrors")
-            helm = try ChartRepositoryFixture.findHelm()
+            helm = try findHelm()
             served = scratch.appending("served")
             let fm = FileManager.default
             let stable = served.appendingPathComponent("stable")

@@ -25,7 +25,7 @@ final class OCIChartFixture: Sendable {
 
     init() throws {
         let scratch = try TemporaryDirectory(prefix: "hld-oci")
-        let helm = try ChartRepositoryFixture.findHelm()
+        let helm = try findHelm()
         let registry = try OCIRegistryServer()
         let environment = ChartRepositoryFixture.helmEnvironment(scratch)
         let fm = FileManager.default

@@ -903,3 +903,16 @@ package var hldBinary: URL {
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hld")
 }
 #endif
+
+/// The helm the tests render with: `$HLD_HELM`, else helm on PATH, else the one
+/// `scripts/bootstrap` put in `.tools/bin`.
+package func findHelm() throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let explicit = environment["HLD_HELM"], !explicit.isEmpty { return explicit }
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let candidates = (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/helm" } + [repository.appendingPathComponent(".tools/bin/helm").path]
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw LoopbackServerError("no helm on PATH or in .tools/bin: run scripts/bootstrap")
+    }
+    return found
+}
