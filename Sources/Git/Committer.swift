@@ -78,7 +78,7 @@ public enum Committer {
 
     /// Writes blobs and nested trees for `files` (`git_blob_create_from_buffer`,
     /// `git_treebuilder_write`) and returns the root tree id.
-    private static func buildTree(_ files: FileSet, in repo: Repository) throws -> ObjectID {
+    static func buildTree(_ files: FileSet, in repo: Repository) throws -> ObjectID {
         final class Directory {
             var files: [String: [UInt8]] = [:]
             var directories: [String: Directory] = [:]
@@ -121,7 +121,7 @@ public enum Committer {
         return try write(root)
     }
 
-    private static func createCommit(in repo: Repository, ref: String, tree: ObjectID, parent: ObjectID?, message: String, author: Signature) throws -> ObjectID {
+    static func createCommit(in repo: Repository, ref: String?, tree: ObjectID, parent: ObjectID?, message: String, author: Signature) throws -> ObjectID {
         var signature: UnsafeMutablePointer<git_signature>?
         let seconds = git_time_t(author.date.timeIntervalSince1970.rounded(.down))
         try check(git_signature_new(&signature, author.name, author.email, seconds, 0), "git_signature_new")

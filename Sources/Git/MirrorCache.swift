@@ -82,7 +82,7 @@ public actor MirrorCache {
         mirrorEntry(for: url).path
     }
 
-    private nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
+    nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
         store.entry(.gitMirrors, name: url.cacheName)
     }
 

@@ -72,6 +72,20 @@ public struct WorkingRepository: Sendable {
         }
     }
 
+    /// True when the work tree differs from HEAD: a modified, added, removed or untracked
+    /// (not ignored) file.
+    public func isDirty() -> Bool {
+        guard workTree != nil, let repository = try? open() else { return false }
+        var options = git_status_options()
+        git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        var list: OpaquePointer?
+        guard git_status_list_new(&list, repository.pointer, &options) == 0 else { return true }
+        defer { git_status_list_free(list) }
+        return git_status_list_entrycount(list) > 0
+    }
+
     /// The commit a local branch points at; nil when there is no such branch.
     public func branch(_ name: String) throws(GitSourceError) -> ObjectID? {
         let repository = try open()

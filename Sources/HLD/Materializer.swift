@@ -109,7 +109,7 @@ public enum Materializer {
         let statistics = context.fetcher.network.statistics
         statistics.setGitTransfers(await context.fetcher.gitDownloads())
         return Materialization(environmentName: context.environmentName, files: files, tree: resolved, diagnostics: try context.finish(),
-                               statistics: statistics)
+                               statistics: statistics, tools: await context.generators.renderers.toolchain.found())
     }
 
     /// Resolves — which fetches and pins every source into the cache — and runs install

@@ -21,6 +21,8 @@ public struct Materialization: Sendable {
     public var diagnostics: [Diagnostic] = []
     /// What the run fetched and rendered (shared by the environments of one `--all` run).
     public var statistics = RunStatistics()
+    /// The renderers it used (`helm`, `kustomize`) and their versions.
+    public var tools: [String: String] = [:]
 
     /// Every file's content, one after another (what `--stdout` prints).
     public var stream: [UInt8] { files.flatMap(\.bytes) }

@@ -55,6 +55,14 @@ actor Toolchain {
         }
     }
 
+    /// The tools this run found, by name, with their versions (for provenance).
+    func found() async -> [String: String] {
+        var tools: [String: String] = [:]
+        if let helm, case .success(let tool) = await helm.value { tools["helm"] = tool.version }
+        if let kustomize, case .success(let tool) = await kustomize.value { tools["kustomize"] = tool.version }
+        return tools
+    }
+
     private var searchPath: [String] {
         (environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
             .split(separator: ":").map(String.init)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Git
 import HLD
 
 extension HLDCommand {
@@ -48,12 +49,56 @@ extension HLDCommand {
         @Flag(help: "--locked, and no network at all: everything must be in the cache.")
         var frozen = false
 
+        @Option(help: ArgumentHelp("Commit the manifests into this GitOps repository (a path; with --push any git URL) instead of writing them to disk.", valueName: "repo"))
+        var into: String?
+
+        @Option(help: ArgumentHelp("With --into: the branch to commit to, created when missing ({env} for one branch per environment).", valueName: "branch"))
+        var branch = "main"
+
+        @Option(help: ArgumentHelp("With --into: the directory in the branch whose content the environment replaces ({env} expands; default: the root for one environment, {env} for several).", valueName: "path"))
+        var path: String?
+
+        @Flag(help: "With --into: fetch the branch, commit on its tip and push it (once more on a refused push).")
+        var push = false
+
+        @Option(help: ArgumentHelp("With --into: the commit message's subject (provenance trailers follow).", valueName: "text"))
+        var message: String?
+
+        @Option(help: ArgumentHelp("With --into: the commit's author (default: $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else hld <hld@localhost>).", valueName: "Name <email>"))
+        var author: String?
+
         func validate() throws {
             if stdout && check { throw ValidationError("--stdout and --check cannot be used together") }
             if stdout && format == .json { throw ValidationError("--stdout and --format json cannot be used together") }
             if all && !environments.isEmpty { throw ValidationError("--all renders every environment of hld.yaml; name none with it") }
             if diffLines < 0 { throw ValidationError("--diff-lines must be 0 or more") }
             if all && stdout { throw ValidationError("--all writes one directory per environment; --stdout cannot hold them apart") }
+            if into != nil && stdout { throw ValidationError("--into commits the manifests; --stdout prints them: use one") }
+            if into == nil {
+                for (flag, used) in [("--push", push), ("--path", path != nil), ("--message", message != nil), ("--author", author != nil), ("--branch", branch != "main")] where used {
+                    throw ValidationError("\(flag) goes with --into <repo>")
+                }
+            }
+            if let author, Self.signature(author) == nil { throw ValidationError("--author must look like \"Name <email>\", not \(author)") }
+        }
+
+        /// `Name <email>`, parsed.
+        static func signature(_ text: String) -> Signature? {
+            guard let open = text.lastIndex(of: "<"), text.hasSuffix(">") else { return nil }
+            let name = text[..<open].trimmingCharacters(in: .whitespaces)
+            let email = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+            guard !name.isEmpty, !email.isEmpty, !email.contains(" ") else { return nil }
+            return Signature(name: name, email: email)
+        }
+
+        /// The `--into` target, when there is one.
+        func target() -> GitOpsTarget? {
+            guard let into else { return nil }
+            let environment = ProcessInfo.processInfo.environment
+            let author = author.flatMap(Self.signature)
+                ?? Signature(name: environment["GIT_AUTHOR_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "hld",
+                             email: environment["GIT_AUTHOR_EMAIL"].flatMap { $0.isEmpty ? nil : $0 } ?? "hld@localhost")
+            return GitOpsTarget(location: into, branch: branch, path: path, push: push, message: message, author: author)
         }
 
         func run() async throws {
@@ -66,6 +111,10 @@ extension HLDCommand {
                 fail(error, options)
             }
             let outputRoot = outputDir.hasPrefix("/") ? outputDir : options.directory + "/" + outputDir
+            if let target = target() {
+                try await commitInto(target, materializations, options)
+                return
+            }
             if stdout, let only = materializations.first {
                 try writeStandardOutput(only.stream)
                 return
@@ -117,6 +166,42 @@ extension HLDCommand {
                     printError("\(names) \(stale.count == 1 ? "is" : "are") not up to date (\(stale.map { Materializer.differences($0, in: outputRoot).count }.reduce(0, +)) file(s)); run \(rerun)")
                 }
                 throw ExitCode.failure
+            }
+        }
+
+        /// `--into`: one commit per branch (none when nothing changed), or with `--check` the
+        /// comparison with what the branch holds.
+        private func commitInto(_ target: GitOpsTarget, _ materializations: [Materialization], _ options: MaterializeOptions) async throws {
+            if check {
+                let differences: [[FileDifference]]
+                do {
+                    differences = try await GitOpsOutput.differences(materializations, target: target, options: options)
+                } catch {
+                    fail(error, options)
+                }
+                for difference in differences.joined() { print(difference) }
+                let stale = zip(materializations, differences).filter { !$0.1.isEmpty }.map(\.0.environmentName)
+                guard stale.isEmpty else {
+                    printError("\(stale.joined(separator: ", ")) \(stale.count == 1 ? "differs" : "differ") from \(GitURL.redact(target.location)) (branch \(target.branch)); run hld materialize without --check to commit")
+                    throw ExitCode.failure
+                }
+                if !global.quiet { print("\(GitURL.redact(target.location)) is up to date") }
+                return
+            }
+            let commits: [GitOpsCommit]
+            do {
+                commits = try await GitOpsOutput.publish(materializations, target: target, options: options)
+            } catch {
+                fail(error, options)
+            }
+            (options.diagnostics as? TerminalDiagnostics)?.endLine()
+            guard !global.quiet else { return }
+            for commit in commits {
+                let what = commit.environments.joined(separator: ", ")
+                switch commit.outcome {
+                case .created(let id): print("committed \(id.hex.prefix(12)) to \(commit.branch)\(push ? " and pushed" : "") (\(what))")
+                case .unchanged: print("\(commit.branch) already holds \(what): no commit")
+                }
             }
         }
 

@@ -179,6 +179,23 @@ import TestSupport
                                   lock does not cover the definition.
           --frozen                --locked, and no network at all: everything must be
                                   in the cache.
+          --into <repo>           Commit the manifests into this GitOps repository (a
+                                  path; with --push any git URL) instead of writing
+                                  them to disk.
+          --branch <branch>       With --into: the branch to commit to, created when
+                                  missing ({env} for one branch per environment).
+                                  (default: main)
+          --path <path>           With --into: the directory in the branch whose
+                                  content the environment replaces ({env} expands;
+                                  default: the root for one environment, {env} for
+                                  several).
+          --push                  With --into: fetch the branch, commit on its tip and
+                                  push it (once more on a refused push).
+          --message <text>        With --into: the commit message's subject (provenance
+                                  trailers follow).
+          --author <Name <email>> With --into: the commit's author (default:
+                                  $GIT_AUTHOR_NAME <$GIT_AUTHOR_EMAIL>, else hld
+                                  <hld@localhost>).
           --version               Show the version.
           -h, --help              Show help information.
 
