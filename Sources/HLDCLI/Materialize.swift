@@ -195,6 +195,25 @@ extension HLDCommand {
                 fail(error, options)
             }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()
+            if format == .json {
+                struct Entry: Encodable {
+                    var branch: String
+                    var environments: [String]
+                    var paths: [String]
+                    var commit: String
+                    var created: Bool
+                }
+                let entries = commits.map { commit -> Entry in
+                    switch commit.outcome {
+                    case .created(let id): return Entry(branch: commit.branch, environments: commit.environments, paths: commit.paths, commit: id.hex, created: true)
+                    case .unchanged(let id): return Entry(branch: commit.branch, environments: commit.environments, paths: commit.paths, commit: id.hex, created: false)
+                    }
+                }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                try writeStandardOutput(Array(try encoder.encode(["commits": entries])) + [0x0A])
+                return
+            }
             guard !global.quiet else { return }
             for commit in commits {
                 let what = commit.environments.joined(separator: ", ")

@@ -116,8 +116,10 @@ import TestSupport
             #expect(try git(bare, ["show", "main:clusters/\(path)"], scratch: scratch) + "\n" == String(decoding: bytes, as: UTF8.self), "\(path)")
         }
         // A file no longer produced disappears from its environment's directory only.
-        let again = try hld(["materialize", "--all", "--into", bare, "--path", "clusters/{env}"], in: cluster, cache: cache)
-        #expect(again.stdout.contains("no commit"), "\(again.stdout)")
+        let again = try hld(["materialize", "--all", "--into", bare, "--path", "clusters/{env}", "--format", "json"], in: cluster, cache: cache)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: [[String: Any]]])
+        #expect(report["commits"]?.count == 1 && report["commits"]?[0]["created"] as? Bool == false, "\(again.stdout)")
+        #expect(report["commits"]?[0]["paths"] as? [String] == ["clusters/dev", "clusters/stage", "clusters/prod"], "\(again.stdout)")
         let component = cluster + "/component.yaml"
         try (try String(contentsOfFile: component, encoding: .utf8)).replacingOccurrences(of: "  - name: shop\n    type: kustomize\n    path: ./apps/shop/base\n", with: "")
             .write(toFile: component, atomically: true, encoding: .utf8)
