@@ -34,29 +34,7 @@ public enum Committer {
     /// or not; created bare if missing): one commit whose parent is the branch's tip, or
     /// none when the tree is unchanged.
     public static func commit(_ files: FileSet, repository: String, branch: String, message: String, author: Signature) throws(GitSourceError) -> CommitOutcome {
-        func failure(_ detail: String) -> GitSourceError {
-            GitSourceError(url: repository, ref: "branch \(branch)", kind: .failed, detail: detail)
-        }
-        let repo: Repository
-        do {
-            repo = FileManager.default.fileExists(atPath: repository)
-                ? try Repository.open(repository) : try Repository.create(repository, bare: true)
-        } catch {
-            throw failure("cannot open the repository: \(error.message)")
-        }
-        do {
-            let tree = try buildTree(files, in: repo)
-            let refName = "refs/heads/" + branch
-            let parent = try repo.commit(forReference: refName)
-            if let parent, try repo.tree(ofCommit: parent) == tree { return .unchanged(parent) }
-            return .created(try createCommit(in: repo, ref: refName, tree: tree, parent: parent, message: message, author: author))
-        } catch let error as GitSourceError {
-            throw error
-        } catch let error as GitError {
-            throw failure("cannot commit: \(error.message)")
-        } catch {
-            throw failure("cannot commit: \(error)")
-        }
+        try commit([TreeUpdate(path: "", files: files)], repository: repository, branch: branch, message: message, author: author)
     }
 
     /// Pushes `branch` of the repository at `repository` to `remote` (fast-forward only),

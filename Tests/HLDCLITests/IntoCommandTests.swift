@@ -22,6 +22,14 @@ import TestSupport
         return bare
     }
 
+    /// The GitOps repository served by a daemon that accepts pushes: (bare path, URL, daemon).
+    static func served(_ scratch: TemporaryDirectory) throws -> (String, String, GitDaemon) {
+        let root = scratch.appending("served")
+        let bare = try gitops(in: root, scratch: scratch)
+        let daemon = try GitDaemon(root: root, enableReceivePack: true)
+        return (bare, daemon.url(for: "gitops.git"), daemon)
+    }
+
     func git(_ bare: String, _ arguments: [String], scratch: TemporaryDirectory) throws -> String {
         try GitCLI.check(["--git-dir=" + bare] + arguments, home: scratch.url)
     }
@@ -38,10 +46,8 @@ import TestSupport
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
         let cache = scratch.appending("cache")
-        let served = scratch.appending("served")
-        let bare = try Self.gitops(in: served, scratch: scratch)
-        let daemon = try GitDaemon(root: served, enableReceivePack: true)
-        let url = daemon.url(for: "gitops.git")
+        let (bare, url, daemon) = try Self.served(scratch)
+        defer { withExtendedLifetime(daemon) {} }
 
         let first = try hld(["materialize", "--all", "--into", url, "--branch", "{env}", "--push"], in: cluster, cache: cache)
         #expect(first.succeeded, "\(first.stderr)")
@@ -167,10 +173,8 @@ import TestSupport
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
         let cache = scratch.appending("cache")
-        let served = scratch.appending("served")
-        let bare = try Self.gitops(in: served, scratch: scratch)
-        let daemon = try GitDaemon(root: served, enableReceivePack: true)
-        let url = daemon.url(for: "gitops.git")
+        let (bare, url, daemon) = try Self.served(scratch)
+        defer { withExtendedLifetime(daemon) {} }
         try Self.racingHook(bare, count: 1)
 
         let raced = try hld(["materialize", "dev", "--into", url, "--path", "clusters/dev", "--push"], in: cluster, cache: cache)
