@@ -132,6 +132,16 @@ import TestSupport
         #expect(try hld(["materialize", "prod", "--into", bare, "--path", "clusters/prod"], in: cluster, cache: cache).succeeded)
         let now = try git(bare, ["ls-tree", "-r", "--name-only", "main"], scratch: scratch).split(separator: "\n").map(String.init)
         #expect(!now.contains("clusters/prod/shop.yaml") && now.contains("clusters/dev/shop.yaml") && now.contains("team-b/app.yaml"), "\(now)")
+        // Locked: the lock file's hash instead of each pin.
+        #expect(try hld(["lock", "prod"], in: cluster, cache: cache).succeeded)
+        try (try String(contentsOfFile: cluster + "/infra/config/prod.yaml", encoding: .utf8)).replacingOccurrences(of: "replicas: 3", with: "replicas: 4")
+            .write(toFile: cluster + "/infra/config/prod.yaml", atomically: true, encoding: .utf8)
+        #expect(try hld(["lock", "prod"], in: cluster, cache: cache).succeeded)
+        #expect(try hld(["materialize", "prod", "--locked", "--into", bare, "--path", "clusters/prod"], in: cluster, cache: cache).succeeded)
+        let locked = try git(bare, ["log", "-1", "--format=%B", "main"], scratch: scratch)
+        let digest = try ChildProcess.run("/usr/bin/sha256sum", [cluster + "/hld.lock"], environment: LockCommandTests.environment).stdout.prefix(64)
+        #expect(locked.contains("Hld-Lock: sha256:\(digest)") && !locked.contains("Hld-Pin:"), "\(locked)")
+
         // Bad uses are usage errors or clear ones.
         #expect(try hld(["materialize", "--all", "--push"], in: cluster, cache: cache).termination == .exited(64))
         #expect(try hld(["materialize", "--all", "--into", bare, "--author", "nobody"], in: cluster, cache: cache).termination == .exited(64))
