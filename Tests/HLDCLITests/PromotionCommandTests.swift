@@ -160,4 +160,29 @@ import TestSupport
         let usage = try hld(["drift", "dev"], in: cluster, cache: cache)
         #expect(usage.termination == .exited(64))
     }
+
+    @Test func componentSelectsWhatMoves() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let cache = scratch.appending("cache")
+        #expect(try hld(["lock"], in: cluster, cache: cache).succeeded)
+        let stageConfig = try read(cluster + "/config/stage.yaml")
+        // The root's name may be left out.
+        let cat = try hld(["promote", "dev", "stage", "--component", "cat"], in: cluster, cache: cache)
+        #expect(cat.succeeded, "\(cat.stderr)")
+        let lines = cat.stdout.split(separator: "\n").filter { $0.hasPrefix("stage  ") }
+        #expect(lines.count == 1 && lines[0].hasPrefix("stage  cluster/cat  "), "\(cat.stdout)")
+        // The shop's promotable tag is not cat's: stage's config is untouched.
+        #expect(try read(cluster + "/config/stage.yaml") == stageConfig)
+        let drift = try hld(["drift", "dev", "stage", "--format", "json"], in: cluster, cache: cache)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any])
+        let items = try #require((report["pairs"] as? [[String: Any]])?.first?["items"] as? [[String: Any]])
+        #expect(Set(items.compactMap { $0["subject"] as? String }) == ["cluster/dog", "config/dev.yaml"], "\(drift.stdout)")
+        // The shop's tag alone.
+        let shop = try hld(["promote", "dev", "stage", "--component", "cluster/shop"], in: cluster, cache: cache)
+        #expect(shop.succeeded && shop.stdout.contains("subcomponents.shop.config.images"), "\(shop.stdout) \(shop.stderr)")
+        #expect(try read(cluster + "/config/stage.yaml").contains(#"{newTag: "1.5.0-rc.1"}"#))
+        let unknown = try hld(["promote", "dev", "stage", "--component", "kat"], in: cluster, cache: cache)
+        #expect(unknown.termination == .exited(1) && unknown.stderr.contains("--component kat names no component"), "\(unknown.stderr)")
+    }
 }
