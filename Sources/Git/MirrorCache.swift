@@ -119,13 +119,15 @@ public actor MirrorCache {
     }
 
     private func locate(_ url: GitURL, _ ref: GitRef, path treePath: String?) async throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) {
-        let path = usedMirror(url)
+        let mirror = mirrorEntry(for: url)
+        let path = mirror.path
+        let present = store.use(mirror)
         let work = { @Sendable () throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) in
             guard let treePath else { return (try MirrorStore.resolve(ref, url: url, path: path), nil) }
             let (commit, tree) = try MirrorStore.locate(ref, treePath: treePath, url: url, path: path)
             return (commit, tree)
         }
-        if let full = ref.fullCommitID, let id = ObjectID(hex: full),
+        if present, let full = ref.fullCommitID, let id = ObjectID(hex: full),
            try await Self.blocking({ MirrorStore.openComplete(path)?.contains(id) ?? false }) {
             return try await Self.blocking(work)
         }
@@ -134,6 +136,8 @@ public actor MirrorCache {
         } catch {
             throw error.with(ref: ref)
         }
+        // Held now if it was missing before and another process's fetch made it meanwhile.
+        store.use(mirror)
         do {
             return try await Self.blocking(work)
         } catch where error.kind == .corruptMirror && !options.offline {

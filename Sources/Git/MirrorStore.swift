@@ -26,6 +26,8 @@ enum MirrorStore {
         let path = entry.path
         let lock = try cacheStep(url) { () throws(CacheStoreError) in try entry.lock(.exclusive) }
         defer { lock.release() }
+        // One another process made while this one waited is held before the lock goes.
+        leases?.hold(entry)
         entry.removeLeftovers()
         if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
