@@ -259,7 +259,7 @@ extension HLDCommand.Cache {
                 try writeStandardOutput(Array((lines.joined(separator: "\n") + "\n").utf8))
             }
             for (stored, reason) in report.failed {
-                printError("cannot remove \(stored.entry.path): \(reason)")
+                printError("cannot remove \(stored.entry.path): \(reason) (check the permissions of \(stored.entry.directory), or remove it by hand while no hld runs)")
             }
             if !report.failed.isEmpty { throw ExitCode.failure }
         }
