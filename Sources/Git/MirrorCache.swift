@@ -88,6 +88,11 @@ public actor MirrorCache {
 
     /// The cache entry of `url`'s mirror.
     public nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
+        Self.mirrorEntry(for: url, in: store)
+    }
+
+    /// The entry of `url`'s mirror in `store`.
+    public static func mirrorEntry(for url: GitURL, in store: CacheStore) -> CacheEntry {
         store.entry(.gitMirrors, name: url.cacheName)
     }
 
@@ -98,11 +103,11 @@ public actor MirrorCache {
         return entry.path
     }
 
-    /// The root tree of `commit` as `url`'s mirror has it, read without fetching or
-    /// recording a use; nil when the mirror or the commit is not in the cache. (Exported
-    /// trees are stored by the root tree of their commit.)
-    public nonisolated func rootTree(_ url: GitURL, commit: ObjectID) -> ObjectID? {
-        guard let repository = MirrorStore.openComplete(mirrorPath(for: url)) else { return nil }
+    /// The root tree of `commit` in the mirror `entry`, read without fetching, recording a
+    /// use or setting anything up in the cache; nil when the mirror or the commit is not
+    /// there. (Exported trees are stored by the root tree of their commit.)
+    public static func rootTree(of commit: ObjectID, inMirror entry: CacheEntry) -> ObjectID? {
+        guard let repository = MirrorStore.openComplete(entry.path) else { return nil }
         return try? repository.tree(ofCommit: commit)
     }
 

@@ -38,16 +38,16 @@ public enum CacheMaintenance {
     /// no entry (a hand-edited lock) name nothing.
     public static func pinnedEntries(_ lock: LockFile, cacheRoot: URL) -> Set<CacheEntry> {
         let store = CacheStore(root: cacheRoot)
-        let mirrors = try? MirrorCache(options: MirrorCacheOptions(root: cacheRoot, offline: true))
         var entries: Set<CacheEntry> = []
         let pins = lock.sections.values.flatMap { $0.components.values.flatMap(\.pins) }
         for pin in Set(pins) {
             switch pin {
             case .git(let url, _, let commit, _, let tree):
                 if let id = ObjectID(hex: tree) { entries.insert(store.entry(.gitTrees, name: id.hex)) }
-                guard let url = try? GitURL(url), let mirrors else { continue }
-                entries.insert(mirrors.mirrorEntry(for: url))
-                if let commit = ObjectID(hex: commit), let root = mirrors.rootTree(url, commit: commit) {
+                guard let url = try? GitURL(url) else { continue }
+                let mirror = MirrorCache.mirrorEntry(for: url, in: store)
+                entries.insert(mirror)
+                if let commit = ObjectID(hex: commit), let root = MirrorCache.rootTree(of: commit, inMirror: mirror) {
                     entries.insert(store.entry(.gitTrees, name: root.hex))
                 }
             case .chart(_, _, _, _, let digest), .oci(_, _, _, _, let digest):
