@@ -33,14 +33,6 @@ public final class CacheLeases: Sendable {
         capacity = Self.descriptorBudget()
     }
 
-    /// How many entries this run holds.
-    public var count: Int { held.withLock { $0.count } }
-
-    /// Whether this run holds `entry`.
-    public func holds(_ entry: CacheEntry) -> Bool {
-        held.withLock { $0[entry.usePath] != nil }
-    }
-
     /// Holds `entry` for this run if it exists (once; later calls return at once) and
     /// stamps its use; returns whether the entry exists now that it is held. A missing
     /// entry is not held (nothing is created for it): whoever builds it holds it right
