@@ -1,8 +1,8 @@
 import Foundation
 
 /// One entry of the cache: a file or directory `<kind directory>/<name>`, its lock file
-/// `<name>.lock` beside it, and the temporaries `<name>.tmp-<pid>-<random>` writers build
-/// it in.
+/// `<name>.lock` and use file `<name>.use` beside it, and the temporaries
+/// `<name>.tmp-<pid>-<random>` writers build it in.
 ///
 /// The building blocks here do not lock by themselves: a writer holds ``lock(_:)`` while a
 /// temporary of the entry exists, which is what makes ``removeLeftovers()`` safe (every
@@ -23,8 +23,15 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// The absolute path of the entry.
     public var path: String { directory + "/" + name }
 
-    /// The lock file beside the entry; it is never removed, so every process locks the same file.
+    /// The lock file beside the entry, which writers lock. Only `hld cache prune` removes it,
+    /// while holding it, with the entry; a locker that waited on the removed file notices
+    /// and locks the new one (see ``lock(_:)``).
     public var lockPath: String { path + ".lock" }
+
+    /// The use file beside the entry: its modification time is when a run last used the
+    /// entry, and every run using it holds a shared `flock` on it (``CacheLeases``), which
+    /// keeps `hld cache prune` away.
+    public var usePath: String { path + ".use" }
 
     public var description: String { path }
 
@@ -48,7 +55,27 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// `defer { lock.release() }` right after taking it.
     public func lock(_ mode: LockMode = .exclusive) throws(CacheStoreError) -> CacheEntryLock {
         try makeDirectory()
-        return try CacheEntryLock(path: lockPath, exclusive: mode == .exclusive)
+        guard let descriptor = try FileLock.acquire(lockPath, exclusive: mode == .exclusive, wait: true) else {
+            throw CacheStoreError(what: "lock", path: lockPath, reason: "the lock is held")
+        }
+        return CacheEntryLock(descriptor: descriptor)
+    }
+
+    /// ``lock(_:)`` exclusively without waiting: nil when another holder (a writer, another
+    /// process's prune) has the lock.
+    public func tryLock() throws(CacheStoreError) -> CacheEntryLock? {
+        try makeDirectory()
+        return try FileLock.acquire(lockPath, exclusive: true, wait: false).map(CacheEntryLock.init(descriptor:))
+    }
+
+    /// Records that the entry was used now: the use file's modification time, set
+    /// explicitly (atime is not kept on `noatime` mounts), the file created if missing.
+    /// Quietly does nothing where the cache cannot be written.
+    public func stamp() {
+        let fd = open(usePath, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        futimens(fd, nil)
+        close(fd)
     }
 
     /// Creates the kind's directory (and the cache root) if missing.
@@ -119,7 +146,8 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Renames a finished `temporary` (from ``temporaryPath()``) to the entry: atomic, the
-    /// entry appears whole or not at all. On failure the temporary is removed.
+    /// entry appears whole or not at all, with its use file stamped. On failure the
+    /// temporary is removed.
     public func install(_ temporary: String) throws(CacheStoreError) {
         defer { InFlight.untrack(temporary) }
         guard rename(temporary, path) == 0 else {
@@ -127,6 +155,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
             CacheStore.removeTree(temporary)
             throw error
         }
+        stamp()
     }
 
     // MARK: files
@@ -199,13 +228,17 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
     /// result is renamed into place under the exclusive lock. Concurrent callers wait and
     /// find it built. A `build` that throws leaves nothing behind; its error is rethrown
     /// as is, the store's own failures are ``CacheStoreError``. Read-only content is fine:
-    /// ``remove()`` can remove it.
+    /// ``remove()`` can remove it. With `leases`, the entry is held for the run, found or
+    /// built (see ``CacheLeases/hold(_:)``).
     @discardableResult
-    public func createDirectory(_ build: (_ temporary: String) throws -> Void) throws -> String {
-        if exists { return path }
+    public func createDirectory(holding leases: CacheLeases? = nil, _ build: (_ temporary: String) throws -> Void) throws -> String {
+        if leases?.hold(self) ?? exists { return path }
         let lock = try lock(.exclusive)
         defer { lock.release() }
-        if exists { return path }
+        if exists {
+            leases?.hold(self)
+            return path
+        }
         removeLeftovers()
         let temporary = try temporaryDirectory()
         do {
@@ -222,6 +255,7 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
             throw CacheStoreError(what: "build", path: path, reason: "the builder removed its directory")
         }
         try install(temporary)
+        leases?.hold(self)
         return path
     }
 }
@@ -231,16 +265,8 @@ public struct CacheEntry: Sendable, Hashable, CustomStringConvertible {
 public final class CacheEntryLock {
     private var descriptor: Int32
 
-    init(path: String, exclusive: Bool) throws(CacheStoreError) {
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("open the lock file", path) }
-        while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-            if errno == EINTR { continue }
-            let error = CacheStoreError.system("lock", path)
-            close(fd)
-            throw error
-        }
-        descriptor = fd
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
     }
 
     /// Releases the lock; calling it again does nothing.
@@ -252,4 +278,52 @@ public final class CacheEntryLock {
     }
 
     deinit { release() }
+}
+
+/// `flock` on a file that a holder of its exclusive lock may remove (prune removes an
+/// entry's lock and use files with it).
+enum FileLock {
+    /// Opens `path` (creating it) and locks it, returning the descriptor; nil when `wait`
+    /// is false and another holder has a conflicting lock. After locking, the descriptor
+    /// must still name the file at `path`: if a remover unlinked it while this caller
+    /// waited, the lock guards nothing, and the new file is locked instead.
+    /// `readOnlyFallback`: on a cache this user may not write, open the existing file
+    /// read-only (a shared `flock` needs no write access).
+    static func acquire(_ path: String, exclusive: Bool, wait: Bool, readOnlyFallback: Bool = false) throws(CacheStoreError) -> Int32? {
+        let operation = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)
+        while true {
+            var fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            if fd < 0, readOnlyFallback, errno == EACCES || errno == EROFS { fd = open(path, O_RDONLY | O_CLOEXEC) }
+            guard fd >= 0 else { throw .system("open the lock file", path) }
+            while flock(fd, operation) != 0 {
+                if errno == EINTR { continue }
+                if errno == EWOULDBLOCK {
+                    close(fd)
+                    return nil
+                }
+                let error = CacheStoreError.system("lock", path)
+                close(fd)
+                throw error
+            }
+            var held = stat(), current = stat()
+            if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_dev == current.st_dev, held.st_ino == current.st_ino {
+                return fd
+            }
+            close(fd)
+        }
+    }
+
+    /// Whether somebody holds a lock on `path` now (a missing file is held by nobody).
+    /// Creates nothing and changes nothing: what a dry run asks.
+    static func isHeld(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            return errno == EWOULDBLOCK
+        }
+        flock(fd, LOCK_UN)
+        return false
+    }
 }

@@ -10,6 +10,10 @@ public import Foundation
 /// and a killed writer leaves only a temporary that the next writer removes. Entries that
 /// can be checked are checked on every read: a damaged one is discarded and reported as
 /// missing, so the caller fetches it again.
+///
+/// Every use of an entry is recorded in its use file (``CacheEntry/usePath``), and with
+/// ``leases`` the entries whose paths the store hands out are held for the run, so that
+/// `hld cache prune` can remove what was not used lately and never what a run is reading.
 public struct CacheStore: Sendable {
     /// What an entry holds, and so where it lives. The directory names are the ones earlier
     /// hld versions used, so an existing cache stays valid.
@@ -66,9 +70,25 @@ public struct CacheStore: Sendable {
 
     /// The cache root.
     public let root: URL
+    /// The run's leases: entries it uses are held until it ends. Without, uses are only
+    /// stamped (a one-off command, a test).
+    public let leases: CacheLeases?
 
-    public init(root: URL) {
+    public init(root: URL, leases: CacheLeases? = nil) {
         self.root = root
+        self.leases = leases
+    }
+
+    /// Records that this run uses `entry`, whose path it is about to read or has just built
+    /// (then with the entry's lock still held): with ``leases``, holds it for the run, so
+    /// that no prune removes it meanwhile; without, stamps it. Returns whether the entry
+    /// exists (looked at once held: a prune may have removed it just before).
+    @discardableResult
+    public func use(_ entry: CacheEntry) -> Bool {
+        if let leases { return leases.hold(entry) }
+        guard entry.exists else { return false }
+        entry.stamp()
+        return true
     }
 
     /// The absolute directory holding entries of `kind`.
@@ -80,12 +100,12 @@ public struct CacheStore: Sendable {
 
     /// The entry `<name><suffix>` of `kind`. `name` is one path component that the program
     /// chose (a tree id, a mirror name): not empty, no `/`, not `.`/`..`, not ending in
-    /// `.lock`. (A name that begins with another entry's name and `.tmp-` would be taken
+    /// `.lock` or `.use`. (A name that begins with another entry's name and `.tmp-` would be taken
     /// for that entry's leftover; hashes and ids never do.)
     public func entry(_ kind: Kind, name: String) -> CacheEntry {
         let file = name + kind.suffix
         precondition(!name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
-                     && !file.hasSuffix(".lock"), "not a cache entry name: \(name)")
+                     && !file.hasSuffix(".lock") && !file.hasSuffix(".use"), "not a cache entry name: \(name)")
         return CacheEntry(kind: kind, directory: directory(kind), name: file)
     }
 
@@ -114,8 +134,12 @@ public struct CacheStore: Sendable {
         let lock = try target.lock(.exclusive)
         defer { lock.release() }
         target.removeLeftovers()
-        if let existing = target.read(), Self.sha256(existing) == digest { return digest }
+        if let existing = target.read(), Self.sha256(existing) == digest {
+            use(target)
+            return digest
+        }
         try target.write(bytes, permissions: permissions)
+        use(target)
         return digest
     }
 
@@ -123,6 +147,7 @@ public struct CacheStore: Sendable {
     /// nil returned, as for a missing one: the caller fetches it again.
     public func get(_ kind: Kind, digest: String) -> [UInt8]? {
         guard let target = entry(kind, digest: digest) else { return nil }
+        use(target)
         let expected = String(target.name.dropLast(kind.suffix.count))
         return target.readVerified { Self.sha256($0) == expected ? $0 : nil }
     }
@@ -132,7 +157,10 @@ public struct CacheStore: Sendable {
     /// The small record stored for `key` (a URL's digest, a tool's version), or nil.
     /// Records are replaced atomically, so one is never half written.
     public func record(_ kind: Kind, key: String) -> [UInt8]? {
-        entry(kind, key: key).read()
+        let target = entry(kind, key: key)
+        guard let bytes = target.read() else { return nil }
+        target.stamp()
+        return bytes
     }
 
     /// Stores (or replaces) the record for `key`.
@@ -147,7 +175,10 @@ public struct CacheStore: Sendable {
     /// The blob stored for `key`, checked against the checksum it was stored with; a damaged
     /// (or foreign) entry is removed and nil returned.
     public func verifiedBlob(_ kind: Kind, key: String) -> [UInt8]? {
-        entry(kind, key: key).readVerified(Self.verifiedBody)
+        let target = entry(kind, key: key)
+        guard let bytes = target.readVerified(Self.verifiedBody) else { return nil }
+        target.stamp()
+        return bytes
     }
 
     /// Stores (or replaces) the blob for `key`, with a checksum header that

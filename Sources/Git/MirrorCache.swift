@@ -1,4 +1,4 @@
-import CacheStore
+public import CacheStore
 public import Foundation
 
 /// Where and how the git cache works.
@@ -14,11 +14,15 @@ public struct MirrorCacheOptions: Sendable {
     public var useUserGitConfig: Bool
     /// Told how a transfer is going (libgit2's transfer progress), for the URL as written.
     public var transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)?
+    /// The run's leases: the mirrors and trees it uses are held until it ends, so that no
+    /// prune removes them meanwhile.
+    public var leases: CacheLeases?
 
     public init(root: URL, offline: Bool = false, credentials: GitCredentials = GitCredentials(),
                 rewrites: URLRewrites = URLRewrites(), useUserGitConfig: Bool = false,
-                transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)? = nil) {
+                transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)? = nil, leases: CacheLeases? = nil) {
         self.transferProgress = transferProgress
+        self.leases = leases
         self.root = root
         self.offline = offline
         self.credentials = credentials
@@ -65,7 +69,7 @@ public actor MirrorCache {
 
     public init(options: MirrorCacheOptions) throws(GitSourceError) {
         self.options = options
-        store = CacheStore(root: options.root)
+        store = CacheStore(root: options.root, leases: options.leases)
         if !options.useUserGitConfig {
             let empty = options.root.appendingPathComponent("git/no-config").path
             do {
@@ -82,8 +86,29 @@ public actor MirrorCache {
         mirrorEntry(for: url).path
     }
 
-    nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
+    /// The cache entry of `url`'s mirror.
+    public nonisolated func mirrorEntry(for url: GitURL) -> CacheEntry {
+        Self.mirrorEntry(for: url, in: store)
+    }
+
+    /// The entry of `url`'s mirror in `store`.
+    public static func mirrorEntry(for url: GitURL, in store: CacheStore) -> CacheEntry {
         store.entry(.gitMirrors, name: url.cacheName)
+    }
+
+    /// The mirror of `url`, path in hand, used by this run (see ``CacheStore/use(_:)``).
+    private nonisolated func usedMirror(_ url: GitURL) -> String {
+        let entry = mirrorEntry(for: url)
+        store.use(entry)
+        return entry.path
+    }
+
+    /// The root tree of `commit` in the mirror `entry`, read without fetching, recording a
+    /// use or setting anything up in the cache; nil when the mirror or the commit is not
+    /// there. (Exported trees are stored by the root tree of their commit.)
+    public static func rootTree(of commit: ObjectID, inMirror entry: CacheEntry) -> ObjectID? {
+        guard let repository = MirrorStore.openComplete(entry.path) else { return nil }
+        return try? repository.tree(ofCommit: commit)
     }
 
     /// The commit `ref` names, fetching the mirror first (once per run) unless the ref is a
@@ -99,13 +124,15 @@ public actor MirrorCache {
     }
 
     private func locate(_ url: GitURL, _ ref: GitRef, path treePath: String?) async throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) {
-        let path = mirrorPath(for: url)
+        let mirror = mirrorEntry(for: url)
+        let path = mirror.path
+        let present = store.use(mirror)
         let work = { @Sendable () throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) in
             guard let treePath else { return (try MirrorStore.resolve(ref, url: url, path: path), nil) }
             let (commit, tree) = try MirrorStore.locate(ref, treePath: treePath, url: url, path: path)
             return (commit, tree)
         }
-        if let full = ref.fullCommitID, let id = ObjectID(hex: full),
+        if present, let full = ref.fullCommitID, let id = ObjectID(hex: full),
            try await Self.blocking({ MirrorStore.openComplete(path)?.contains(id) ?? false }) {
             return try await Self.blocking(work)
         }
@@ -114,6 +141,8 @@ public actor MirrorCache {
         } catch {
             throw error.with(ref: ref)
         }
+        // Held now if it was missing before and another process's fetch made it meanwhile.
+        store.use(mirror)
         do {
             return try await Self.blocking(work)
         } catch where error.kind == .corruptMirror && !options.offline {
@@ -136,7 +165,7 @@ public actor MirrorCache {
         do {
             let transport = try GitURL(options.rewrites.apply(url.original))
             _ = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true,
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true, leases: options.leases,
                                        progress: Self.progress(options, url))
             }
             recordDownload(url)
@@ -147,7 +176,7 @@ public actor MirrorCache {
 
     /// The tree id of `path` inside `commit`.
     public func tree(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> ObjectID {
-        let mirror = mirrorPath(for: url)
+        let mirror = usedMirror(url)
         return try await Self.blocking { () throws(GitSourceError) in
             try MirrorStore.tree(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
         }
@@ -156,7 +185,7 @@ public actor MirrorCache {
     /// One file's bytes at `path` in `commit`, read from the object database without
     /// exporting anything; nil when there is no such file.
     public func readFile(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> [UInt8]? {
-        let mirror = mirrorPath(for: url)
+        let mirror = usedMirror(url)
         return try await Self.blocking { () throws(GitSourceError) in
             try MirrorStore.readFile(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
         }
@@ -165,7 +194,7 @@ public actor MirrorCache {
     /// How two commits of the mirrored repository relate: `a` descends from `b`, `b` from
     /// `a`, or neither (unrelated, or diverged).
     public func relation(_ url: GitURL, _ a: ObjectID, _ b: ObjectID) async -> CommitRelation {
-        let mirror = mirrorPath(for: url)
+        let mirror = usedMirror(url)
         return (try? await Self.blocking { () throws(GitSourceError) -> CommitRelation in
             guard let repository = MirrorStore.openComplete(mirror) else { return .unrelated }
             return CommitRelation(a, b, in: repository)
@@ -175,11 +204,14 @@ public actor MirrorCache {
     /// The read-only directory holding `tree`, exported on first use and shared by every
     /// user of the same tree.
     public func export(_ url: GitURL, tree: ObjectID) async throws(GitSourceError) -> URL {
-        let mirror = mirrorPath(for: url)
+        let mirror = usedMirror(url)
         let entry = store.entry(.gitTrees, name: tree.hex)
+        let leases = options.leases
         let path = try await Self.blocking { () throws(GitSourceError) in
-            try MirrorStore.export(tree: tree, url: url, mirror: mirror, entry: entry)
+            try MirrorStore.export(tree: tree, url: url, mirror: mirror, entry: entry, leases: leases)
         }
+        // Stamped when there are no leases (they stamp what they hold).
+        store.use(entry)
         return URL(fileURLWithPath: path)
     }
 
@@ -208,7 +240,7 @@ public actor MirrorCache {
             let transport = try GitURL(options.rewrites.apply(url.original))
             self.recordContact(url)
             let outcome = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials,
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, leases: options.leases,
                                        progress: Self.progress(options, url))
             }
             if outcome.downloaded { self.recordDownload(url) }

@@ -20,11 +20,14 @@ enum MirrorStore {
 
     /// Brings the mirror `entry` up to date with the remote (creating it if missing or
     /// broken), under the mirror's file lock.
+    /// `leases`: a mirror created here is held for the run before its lock is let go.
     static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, recreate: Bool = false,
-                       progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) -> FetchOutcome {
+                       leases: CacheLeases? = nil, progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) -> FetchOutcome {
         let path = entry.path
         let lock = try cacheStep(url) { () throws(CacheStoreError) in try entry.lock(.exclusive) }
         defer { lock.release() }
+        // One another process made while this one waited is held before the lock goes.
+        leases?.hold(entry)
         entry.removeLeftovers()
         if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
@@ -67,6 +70,7 @@ enum MirrorStore {
             throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "cannot store the mirror in the cache: \(error)")
         }
         try cacheStep(url) { () throws(CacheStoreError) in try entry.install(temporary) }
+        leases?.hold(entry)
         return outcome
     }
 
@@ -323,9 +327,9 @@ enum MirrorStore {
 
     /// The directory holding `tree`, exported once as `entry` (`git/trees-v2/<tree-id>`; atomically:
     /// written to a temporary sibling, made read-only, renamed into place).
-    static func export(tree: ObjectID, url: GitURL, mirror: String, entry: CacheEntry) throws(GitSourceError) -> String {
+    static func export(tree: ObjectID, url: GitURL, mirror: String, entry: CacheEntry, leases: CacheLeases? = nil) throws(GitSourceError) -> String {
         do {
-            return try entry.createDirectory { temporary in
+            return try entry.createDirectory(holding: leases) { temporary in
                 let repository = try Repository.open(mirror)
                 try write(tree: tree, from: repository, to: temporary, url: url)
                 chmod(temporary, 0o555)

@@ -153,6 +153,7 @@ actor ChartRepositories {
         // Under the entry's lock, so that processes sharing the cache download it once;
         // a damaged entry is discarded and downloaded again.
         let entry = chart.digest.flatMap { store.entry(.chartArchives, digest: $0) }
+        if let entry { store.use(entry) }
         let lock: CacheEntryLock?
         do {
             lock = try entry?.lock(.exclusive)
@@ -163,6 +164,7 @@ actor ChartRepositories {
         if let entry, let digest = chart.digest?.lowercased() {
             // Checked here rather than with `store.get`, which would take the lock again.
             if let bytes = entry.read(), CacheStore.sha256(bytes) == digest {
+                store.use(entry)
                 return Archive(path: entry.path, digest: digest, version: chart.version.original)
             }
             entry.remove()
@@ -190,7 +192,12 @@ actor ChartRepositories {
         let stored = store.entry(.chartArchives, name: digest)
         do {
             // The lock is already held when the index named a digest.
-            if lock != nil { try stored.write([UInt8](body)) } else { try store.put(.chartArchives, [UInt8](body)) }
+            if lock != nil {
+                try stored.write([UInt8](body))
+                store.use(stored)
+            } else {
+                try store.put(.chartArchives, [UInt8](body))
+            }
         } catch {
             throw ChartRepositoryError(.source, "cannot store chart \(chart.name) in the cache: \(error)")
         }

@@ -237,6 +237,7 @@ actor OCIRegistries {
     /// The archive `<hex>.tgz` if its bytes still hash to `hex`; a damaged one is removed.
     private func cachedArchive(_ hex: String) -> CachedArchive {
         let entry = store.entry(.chartArchives, name: hex)
+        store.use(entry)
         guard entry.exists else { return .missing }
         return store.get(.chartArchives, digest: hex) != nil ? .valid(entry.path) : .damaged
     }

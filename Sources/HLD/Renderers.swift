@@ -110,7 +110,7 @@ struct Renderers: Sendable {
         let entry = store.entry(.assembledCharts, key: CacheStore.key([contentKey] + keys))
         let fm = FileManager.default
         do {
-            try entry.createDirectory { temporary in
+            try entry.createDirectory(holding: store.leases) { temporary in
                 for item in try fm.contentsOfDirectory(atPath: directory) {
                     try fm.copyItem(atPath: directory + "/" + item, toPath: temporary + "/" + item)
                 }
@@ -126,6 +126,7 @@ struct Renderers: Sendable {
         } catch {
             throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)")
         }
+        store.use(entry)
         return Chart(reference: entry.path, contentKey: "assembled:" + entry.name)
     }
 

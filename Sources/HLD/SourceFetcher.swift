@@ -17,7 +17,10 @@ final class SourceFetcher: Sendable {
 
     init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink) {
         self.diagnostics = diagnostics
-        self.store = CacheStore(root: cacheRoot)
+        // Held until the run lets go of the fetcher (and every copy of its store), after
+        // its last render: nothing it fetched can be pruned while it reads it.
+        let leases = CacheLeases()
+        self.store = CacheStore(root: cacheRoot, leases: leases)
         self.network = network
         self.credentials = credentials
         self.repositories = ChartRepositories(store: store, network: network)
@@ -25,7 +28,7 @@ final class SourceFetcher: Sendable {
         let transfers = TransferReporter(diagnostics: diagnostics)
         self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(
             root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites,
-            transferProgress: { url, stats in transfers.report(url, stats) }))
+            transferProgress: { url, stats in transfers.report(url, stats) }, leases: leases))
     }
 
     /// The directory of a `method: git` component: its repository's tree exported, plus
@@ -91,13 +94,13 @@ final class SourceFetcher: Sendable {
         guard let scheme = URL(string: urlString)?.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw HLDError(location, component: component, "source \(shown) is not an http(s) URL")
         }
-        if let pinned, let entry = store.entry(.httpObjects, digest: pinned), entry.exists, store.get(.httpObjects, digest: pinned) != nil {
+        if let pinned, let entry = store.entry(.httpObjects, digest: pinned), store.get(.httpObjects, digest: pinned) != nil {
             return (entry.path, pinned)
         }
         // The URL's record names the content's digest; the content is stored by digest.
         if network.offline {
             guard let record = store.record(.httpURLs, key: urlString), let hash = String(validating: record, as: UTF8.self),
-                  let entry = store.entry(.httpObjects, digest: hash), entry.exists, pinned == nil || pinned == hash else {
+                  let entry = store.entry(.httpObjects, digest: hash), store.use(entry), pinned == nil || pinned == hash else {
                 throw HLDError(location, component: component, "\(shown)\(pinned.map { " (content sha256:\($0.prefix(12)) that hld.lock pins)" } ?? "") is not in the cache and --offline forbids fetching it").kind(.source)
             }
             guard store.get(.httpObjects, digest: hash) != nil else {

@@ -23,7 +23,8 @@ struct HLDCommand: AsyncParsableCommand {
             --base HEAD~1`) compares two renders resource by resource; `hld explain` shows \
             a component's merged config with the file and line of each value; `hld tree` shows the resolved component \
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
-            git repositories. Global options (-C, --jobs, --offline, --verbose, --quiet, \
+            git repositories, `hld cache info` shows what the cache holds and `hld cache \
+            prune` removes what was not used lately. Global options (-C, --jobs, --offline, --verbose, --quiet, \
             --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
             subcommand. \
             Exit status: 0 success, 1 failure (or differences for --check, diff and \
@@ -69,7 +70,7 @@ enum GlobalArguments {
     /// Subcommands, with the ones nested under them.
     static let subcommands: [String: Set<String>] = [
         "init": [], "materialize": [], "generate": [], "install": [], "diff": [], "set": [], "add": [], "remove": [], "explain": [], "tree": [],
-        "fmt": [], "version": [], "cache": ["fetch"], "lock": [], "promote": [], "drift": [],
+        "fmt": [], "version": [], "cache": ["fetch", "info", "prune"], "lock": [], "promote": [], "drift": [],
     ]
 
     /// `arguments` with the global options that come before the subcommand moved to just

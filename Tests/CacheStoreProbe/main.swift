@@ -3,6 +3,8 @@
 //   cache-store-probe race ROOT ROUNDS LABEL   write and read the same entries ROUNDS times
 //   cache-store-probe hold ROOT KEY GO-FILE    hold the lock of record KEY (prints "locked")
 //                                              until GO-FILE exists, then write "probe" to it
+//   cache-store-probe lease ROOT KIND NAME GO-FILE   hold a run's lease on entry NAME of KIND
+//                                              (prints "leased") until GO-FILE exists
 //   cache-store-probe stall ROOT KEY           hold the lock of record KEY, leave half a
 //                                              temporary (prints "writing"), wait to be killed
 //   cache-store-probe read-only-tree ROOT      as user nobody (when started as root, which
@@ -24,7 +26,7 @@ func say(_ line: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 3 else { fail("usage: cache-store-probe race|hold|stall ROOT …") }
+guard arguments.count >= 3 else { fail("usage: cache-store-probe race|hold|lease|stall|read-only-tree ROOT …") }
 let store = CacheStore(root: URL(fileURLWithPath: arguments[2]))
 
 do {
@@ -53,6 +55,17 @@ do {
         }
         try entry.write(Array("probe".utf8))
         lock.release()
+    case "lease" where arguments.count == 6:
+        guard let kind = CacheStore.Kind(rawValue: arguments[3]) else { fail("no kind \(arguments[3])") }
+        let leases = CacheLeases()
+        guard leases.hold(store.entry(kind, name: arguments[4])) else { fail("no entry \(arguments[4])") }
+        say("leased")
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: arguments[5]) {
+            guard Date() < deadline else { fail("no go file after 60 s") }
+            usleep(10_000)
+        }
+        leases.releaseAll()
     case "stall" where arguments.count == 4:
         let entry = store.entry(.httpURLs, key: arguments[3])
         let lock = try entry.lock(.exclusive)

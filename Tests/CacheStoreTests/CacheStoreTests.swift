@@ -79,7 +79,7 @@ func temporaries(in directory: String) -> [String] {
 }
 
 @Suite struct AtomicWriteTests {
-    @Test func aWriteLeavesOnlyTheEntryAndItsLock() throws {
+    @Test func aWriteLeavesOnlyTheEntryItsLockAndItsUseFile() throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let store = CacheStore(root: scratch.url)
@@ -87,7 +87,7 @@ func temporaries(in directory: String) -> [String] {
         try store.setRecord(.tools, key: "helm", Array("helm v4".utf8))
         let entry = store.entry(.tools, key: "helm")
         let names = try FileManager.default.contentsOfDirectory(atPath: entry.directory).sorted()
-        #expect(names == [entry.name, entry.name + ".lock"])
+        #expect(names == [entry.name, entry.name + ".lock", entry.name + ".use"])
         #expect(store.record(.tools, key: "helm") == Array("helm v4".utf8))
     }
 

@@ -59,7 +59,7 @@ import TestSupport
         let archives = try FileManager.default.contentsOfDirectory(atPath: cache + "/helm/charts").filter { $0.hasSuffix(".tgz") }
         #expect(archives.count == 1)
         for archive in archives { #expect(try sha256(cache + "/helm/charts/" + archive) + ".tgz" == archive) }
-        let renders = try FileManager.default.contentsOfDirectory(atPath: cache + "/renders").filter { !$0.hasSuffix(".lock") && !$0.contains(".tmp-") }
+        let renders = try FileManager.default.contentsOfDirectory(atPath: cache + "/renders").filter { !$0.hasSuffix(".lock") && !$0.hasSuffix(".use") && !$0.contains(".tmp-") }
         #expect(!renders.isEmpty)
         for render in renders {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: cache + "/renders/" + render))

@@ -51,6 +51,12 @@ import TestSupport
         #expect(fetch.termination == .exited(1))
         #expect(fetch.stderr.contains("not in the cache and --offline forbids fetching it"))
         #expect(try hld(["-q", "version"]).stdout.hasPrefix("hld "))
+        // `cache info` and `cache prune` take them before the nested subcommand too.
+        let cache = Self.project.appending("cache-\(UUID().uuidString)").path
+        let info = try hld(["--cache-dir", cache, "cache", "info"])
+        #expect(info.stdout.hasPrefix("cache directory: \(cache)\n"), "\(info.stderr)")
+        let prune = try hld(["-C", root, "--cache-dir", cache, "cache", "prune", "--dry-run"])
+        #expect(prune.stdout == "would remove 0 entries, would free 0 B; the entries left take 0 B\n", "\(prune.stderr)")
     }
 
     @Test func versionAndBadNumbersAndCommon() throws {

@@ -30,10 +30,12 @@ import TestSupport
         renders resource by resource; `hld explain` shows a component's merged config
         with the file and line of each value; `hld tree` shows the resolved component
         tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch`
-        fetches git repositories. Global options (-C, --jobs, --offline, --verbose,
-        --quiet, --strict, --color, --helm, --kustomize, --cache-dir) go before or
-        after the subcommand. Exit status: 0 success, 1 failure (or differences for
-        --check, diff and drift), 2 trouble for diff and drift, 64 usage errors.
+        fetches git repositories, `hld cache info` shows what the cache holds and `hld
+        cache prune` removes what was not used lately. Global options (-C, --jobs,
+        --offline, --verbose, --quiet, --strict, --color, --helm, --kustomize,
+        --cache-dir) go before or after the subcommand. Exit status: 0 success, 1
+        failure (or differences for --check, diff and drift), 2 trouble for diff and
+        drift, 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -358,6 +360,8 @@ import TestSupport
         SUBCOMMANDS:
           fetch                   Fetch git repositories into the cache and print what
                                   each ref resolves to.
+          info                    Show how much the cache holds, per kind of entry.
+          prune                   Remove cache entries that were not used lately.
 
           See 'hld help cache <subcommand>' for detailed help.
 
@@ -840,6 +844,94 @@ import TestSupport
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
           --format <format>       text, markdown (a table per pair, for a pull-request
                                   comment), or json. (default: text)
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func cacheInfo() throws {
+        #expect(try help(["cache", "info"]) == #"""
+        OVERVIEW: Show how much the cache holds, per kind of entry.
+
+        Prints the cache directory, then per kind (git mirrors, git trees, chart
+        archives, chart indexes, OCI records, http URLs, http objects, renders,
+        assembled charts, tools) the number of entries and the bytes of their files,
+        what belongs to no entry (temporaries of interrupted runs, files other versions
+        left), and the total. --format json gives exact byte counts for scripts.
+
+        USAGE: hld cache info [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--format <format>]
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --format <format>       text or json. (default: text)
+          --version               Show the version.
+          -h, --help              Show help information.
+
+
+        """#)
+    }
+
+    @Test func cachePrune() throws {
+        #expect(try help(["cache", "prune"]) == #"""
+        OVERVIEW: Remove cache entries that were not used lately.
+
+        Removes entries last used longer ago than --older-than, then, least recently
+        used first, entries until the rest take at most --max-size; with neither,
+        --older-than 30d. An entry is used when a run reads it (its .use file beside it
+        records when). Never removed: an entry a running hld process is using or
+        writing (it is skipped, and said so), and what the project's hld.lock pins (in
+        the working directory, or -C): the mirrors and exported trees of pinned
+        commits, pinned chart archives and http manifests, so that materialize --frozen
+        still works. Prints each entry removed and the space freed; --dry-run prints
+        what would go and removes nothing.
+
+        USAGE: hld cache prune <options>
+
+        OPTIONS:
+          -C <dir>                Run as if started in <dir>.
+          --jobs <jobs>           How many fetches and renders run at once. (default: 4)
+          --offline               Use only what the cache holds; never contact a server.
+          -v, --verbose           Say more about what happens (on stderr).
+          -q, --quiet             Say nothing but errors.
+          --color <color>         Colour error: and warning: (auto: on a terminal,
+                                  unless NO_COLOR is set; always; never). (default:
+                                  auto)
+          --strict                Treat every warning as an error (a duplicate key in a
+                                  chart's output, an unknown field, config for no
+                                  subcomponent, …); nothing is written.
+          --helm <path>           The helm to render charts with (default: $HLD_HELM,
+                                  else helm on PATH).
+          --kustomize <path>      The kustomize (or kubectl) to build kustomizations
+                                  with (default: $HLD_KUSTOMIZE, else kustomize, else
+                                  kubectl on PATH).
+          --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
+                                  $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --older-than <age>      Remove entries last used longer ago than this: a
+                                  number with s, m, h, d or w (90m, 12h, 30d).
+          --max-size <size>       Then remove the least recently used entries until the
+                                  rest take at most this: bytes, or a number with K, M,
+                                  G or T (500M, 5G; powers of 1024).
+          --dry-run               Print what would be removed; remove nothing.
+          --format <format>       text or json. (default: text)
           --version               Show the version.
           -h, --help              Show help information.
 

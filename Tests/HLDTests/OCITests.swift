@@ -184,7 +184,7 @@ final class OCIChartFixture: Sendable {
         #expect(try documents(output, "app.yaml").contains { $0["metadata"]?["name"]?.scalarText == "app-db" }, "the vendored dependency renders")
         // The archive is stored under its chart layer digest, which is the pushed file's sha256.
         let store = fixture.cache.appendingPathComponent("helm/charts")
-        let stored = Set(try FileManager.default.contentsOfDirectory(atPath: store.path).filter { !$0.hasSuffix(".lock") })
+        let stored = Set(try FileManager.default.contentsOfDirectory(atPath: store.path).filter { !$0.hasSuffix(".lock") && !$0.hasSuffix(".use") })
         let expected = Set(try ["web-1.2.5", "web-1.3.0", "web-1.2.0", "app-1.0.0"].map { try charts.layerHex($0) + ".tgz" })
         #expect(stored == expected)
     }
