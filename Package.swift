@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),
         .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "TestSupport"]),
+        // The builder image (templates/Dockerfile) built with podman and run on the example.
+        .testTarget(name: "BuilderImageTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
