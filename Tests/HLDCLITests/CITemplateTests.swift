@@ -58,6 +58,57 @@ import YAML
         #expect(steps.first?["fetchDepth"]?.int() == 0, "hld diff --base origin/main needs main's history")
     }
 
+    /// The options a `--help` text lists: the names that start its option lines (indented
+    /// by two spaces) — `-v, --verbose` gives both — each with its `<value>`, up to the
+    /// description (which may follow after one space when the names fill the column).
+    static func options(inHelp help: String) -> Set<String> {
+        var options = Set<String>()
+        for line in help.split(separator: "\n") where line.hasPrefix("  -") {
+            var depth = 0
+            for word in line.dropFirst(2).split(separator: "  ", maxSplits: 1)[0].split(separator: " ") {
+                if depth > 0 || word.hasPrefix("<") {
+                    depth += word.filter { $0 == "<" }.count - word.filter { $0 == ">" }.count
+                } else if word.hasPrefix("-") {
+                    options.insert(String(word.hasSuffix(",") ? word.dropLast() : word))
+                } else {
+                    break
+                }
+            }
+        }
+        return options
+    }
+
+    /// Every hld command in a template is a subcommand hld has, with options it takes
+    /// (`--into` and its companions included: the templates are written against them).
+    @Test(arguments: ["github-actions.yml", "azure-pipelines.yml"])
+    func everySubcommandAndFlagATemplateUsesExists(_ name: String) throws {
+        let commands = CIScript.hldCommands(in: try Self.template(name))
+        try #require(!commands.isEmpty)
+        var helps: [String: ChildProcess.CommandResult] = [:]
+        for command in commands {
+            let subcommand = try #require(command.subcommand, "\(command.words)")
+            let help = try helps[subcommand] ?? ChildProcess.run(hldBinary.path, [subcommand, "--help"], environment: ["PATH": "/usr/bin:/bin", "COLUMNS": "80"])
+            helps[subcommand] = help
+            try #require(help.succeeded, "\(name): `hld \(subcommand) --help` failed: \(help.stderr)")
+            let options = Self.options(inHelp: help.stdout)
+            let unknown = command.flags.filter { !options.contains($0) }
+            #expect(unknown == [], "\(name): `hld \(subcommand) --help` does not list them")
+        }
+    }
+
+    @Test func theOptionsOfAHelpTextAreItsOptionLines() {
+        let help = """
+            OPTIONS:
+              -C <dir>                Run as if started in <dir>.
+              -v, --verbose           Say more about what happens (on stderr).
+              --frozen                --locked, and no network at all: everything must be
+                                      in the cache. --not-an-option
+              --diff-lines <n>        With --check: show at most this many lines.
+              --author <Name <email>> With --into: the commit's author.
+            """
+        #expect(Self.options(inHelp: help) == ["-C", "-v", "--verbose", "--frozen", "--diff-lines", "--author"])
+    }
+
     /// The splitter the tests read steps with: quotes, continued lines, the end of a command.
     @Test func commandsAreSplitIntoWordsAsTheShellWould() {
         let script = """
