@@ -68,7 +68,9 @@ let package = Package(
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "TestSupport", "cache-store-probe"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),
-        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "TestSupport"]),
+        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "YAML", "TestSupport"]),
+        // The builder image (templates/Dockerfile) built with podman and run on the example.
+        .testTarget(name: "BuilderImageTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
