@@ -159,6 +159,7 @@ extension HLDCommand {
         /// `summary`: the last line, after each failure prefixed with its side's label; nil:
         /// the failures alone, as they are.
         private func trouble(_ failures: [(label: String, error: HLDError)], old: String, new: String, terminal: TerminalDiagnostics?, summary: String?) -> Never {
+            HLDCommand.waitIfStopping()
             if format == .json { try? DiffFailureReport(failures, old: old, new: new).print() }
             terminal?.endLine()
             terminal?.printHeld()
@@ -166,7 +167,7 @@ extension HLDCommand {
                 for error in failure.error.all { printError(summary == nil ? error.description : "\(failure.label): \(error.description)") }
             }
             if let summary { printError(summary) }
-            Self.exit(withError: ExitCode(2))
+            Self.exitFailing(ExitCode(2))
         }
     }
 }

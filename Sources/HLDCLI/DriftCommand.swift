@@ -48,7 +48,7 @@ extension HLDCommand {
             } catch {
                 if format == .json { try? DriftText.json(reports: [], error: error) }
                 printFailure(error, options)
-                Self.exit(withError: ExitCode(2))
+                Self.exitFailing(ExitCode(2))
             }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()
             switch format {

@@ -85,6 +85,7 @@ extension MaterializeOptions {
 /// Prints a failure after whatever the run printed: the live line ended, the warnings
 /// `--quiet` held (they often explain it), then the error.
 func printFailure(_ error: HLDError, _ options: MaterializeOptions) {
+    HLDCommand.waitIfStopping()
     (options.diagnostics as? TerminalDiagnostics)?.endLine()
     (options.diagnostics as? TerminalDiagnostics)?.printHeld()
     printError(error)

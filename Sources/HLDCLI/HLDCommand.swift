@@ -54,10 +54,19 @@ struct HLDCommand: AsyncParsableCommand {
     }
 
     /// While an interrupt is being handled, the handler's thread cleans up and exits with
-    /// 130 or 143; the run must not exit first with its own status.
-    private static func waitIfStopping() {
+    /// 130 or 143; the run must not exit first with its own status (a failure the
+    /// interrupt itself caused, such as a temporary file it refused, is not the run's).
+    static func waitIfStopping() {
         guard InFlight.isStopping else { return }
         while true { pause() }
+    }
+}
+
+extension ParsableCommand {
+    /// Exits with `code` — unless an interrupt is being handled, whose handler exits first.
+    static func exitFailing(_ code: ExitCode) -> Never {
+        HLDCommand.waitIfStopping()
+        exit(withError: code)
     }
 }
 

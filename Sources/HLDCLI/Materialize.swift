@@ -235,11 +235,12 @@ extension HLDCommand {
 
         /// Reports a failure (JSON too when asked, with the warnings `--quiet` held) and exits 1.
         private func fail(_ error: HLDError, _ options: MaterializeOptions) -> Never {
+            HLDCommand.waitIfStopping()
             if format == .json { try? RunReport(failure: error).print() }
             (options.diagnostics as? TerminalDiagnostics)?.endLine()
             (options.diagnostics as? TerminalDiagnostics)?.printHeld()
             printError(error)
-            Self.exit(withError: ExitCode.failure)
+            Self.exitFailing(ExitCode.failure)
         }
     }
 

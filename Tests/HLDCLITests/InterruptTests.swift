@@ -60,7 +60,7 @@ import TestSupport
             // handler is installed) killed before it did anything; the checks below hold
             // for all three.
             let signal = run % 2 == 0 ? SIGINT : SIGTERM
-            #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination))")
+            #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination)): \(child.stderrLog())")
             if termination == .exited(128 + signal) { interrupted += 1 }
             #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
             #expect(leftovers(under: cache).isEmpty, "run \(run): \(leftovers(under: cache))")
