@@ -50,7 +50,7 @@ import TestSupport
         let buildTime = clock.now - started
 
         // The pinned checksums are enforced: another helm than the pinned one stops the build.
-        let tampered = try podman.run(["build", "--pull=never", "--network", "host", "--target", "tools",
+        let tampered = try await podman.run(["build", "--pull=never", "--network", "host", "--target", "tools",
                                        "--build-arg", "HELM_SHA256=" + String(repeating: "0", count: 64),
                                        "-f", Self.repository.appendingPathComponent("templates/Dockerfile").path, Self.repository.path])
         #expect(!tampered.succeeded)
@@ -59,13 +59,13 @@ import TestSupport
         // The image: hld as entry point, an unprivileged user, the cache on a volume, a
         // binary without Swift runtime libraries, the pinned helm and kubectl.
         let config = try #require(try JSONSerialization.jsonObject(
-            with: Data(try podman.check(["image", "inspect", "--format", "{{json .Config}}", Self.image]).utf8)) as? [String: Any])
+            with: Data(try await podman.check(["image", "inspect", "--format", "{{json .Config}}", Self.image]).utf8)) as? [String: Any])
         #expect(config["Entrypoint"] as? [String] == ["hld"])
         #expect(config["User"] as? String == "hld")
         #expect((config["Volumes"] as? [String: Any])?.keys.sorted() == ["/cache"])
         #expect((config["Env"] as? [String] ?? []).contains("HLD_CACHE_DIR=/cache"))
         #expect(config["WorkingDir"] as? String == "/work")
-        let inside = try podman.check(["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", Self.image, "-c",
+        let inside = try await podman.check(["run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", Self.image, "-c",
                                        "id -u; id -g; helm version --short; kubectl version --client=true | head -n 1; ldd /usr/local/bin/hld"])
             .split(separator: "\n").map(String.init)
         try #require(inside.count > 4, "\(inside)")
@@ -80,7 +80,7 @@ import TestSupport
         // Cold, then warm, on one cache volume. helm and kubectl are wrapped by scripts that
         // log every start, so "no process" is counted, not inferred.
         started = clock.now
-        let (scratch, cluster) = try ExampleCopy.make()
+        let (scratch, cluster) = try await onOwnThread { try ExampleCopy.make() }
         defer { withExtendedLifetime(scratch) {} }
         let example = URL(fileURLWithPath: cluster).deletingLastPathComponent().path
         let probe = scratch.appending("probe")
@@ -90,16 +90,16 @@ import TestSupport
             try "#!/bin/sh\necho \"\(tool) $*\" >>/probe/started.log\nexec /usr/local/bin/\(tool) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper)
         }
-        try own([example, probe.path], uid: uid, gid: gid)
+        try await own([example, probe.path], uid: uid, gid: gid)
         func toolStarts() -> [String] {
             ((try? String(contentsOf: probe.appendingPathComponent("started.log"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
-        let volume = try podman.volume("warm")
+        let volume = try await podman.volume("warm")
         defer { podman.remove(volume: volume) }
         let run = ["run", "--rm", "--network", "none", "-v", "\(volume):/cache", "-v", "\(example):/work", "-v", "\(probe.path):/probe",
                    "-e", "PATH=/probe:/usr/local/bin:/usr/bin:/bin", Self.image, "-v", "-C", "/work/cluster", "materialize", "--all"]
 
-        let cold = try podman.run(run)
+        let cold = try await podman.run(run)
         try #require(cold.succeeded, "the cold run failed:\n\(cold.stderr)")
         #expect(cold.stdout == Self.written)
         let coldStarts = toolStarts()
@@ -114,7 +114,7 @@ import TestSupport
         // The warm run writes the tree again from an empty output directory: every file
         // comes from the cache volume.
         try FileManager.default.removeItem(atPath: cluster + "/generated")
-        let warm = try podman.run(run)
+        let warm = try await podman.run(run)
         try #require(warm.succeeded, "the warm run failed:\n\(warm.stderr)")
         #expect(warm.stdout == Self.written)
         #expect(toolStarts() == coldStarts, "the warm run started helm or kubectl: \(toolStarts().dropFirst(coldStarts.count))")
@@ -126,12 +126,12 @@ import TestSupport
 
         // Two containers at once on one fresh volume, each on its own copy of the example:
         // both wait at a barrier until both are up, then race for the same cache entries.
-        let copies = [try ExampleCopy.make(), try ExampleCopy.make()]
+        let copies = try await onOwnThread { [try ExampleCopy.make(), try ExampleCopy.make()] }
         defer { withExtendedLifetime(copies) {} }
         let barrier = scratch.appending("barrier")
         try FileManager.default.createDirectory(at: barrier, withIntermediateDirectories: true)
-        try own(copies.map { URL(fileURLWithPath: $0.1).deletingLastPathComponent().path } + [barrier.path], uid: uid, gid: gid)
-        let shared = try podman.volume("shared")
+        try await own(copies.map { URL(fileURLWithPath: $0.1).deletingLastPathComponent().path } + [barrier.path], uid: uid, gid: gid)
+        let shared = try await podman.volume("shared")
         defer { podman.remove(volume: shared) }
         let racers = try copies.enumerated().map { index, copy in
             try ChildProcess(
@@ -159,8 +159,8 @@ import TestSupport
 
     /// Gives the container's user the directories it writes in (its files' owner is also
     /// what libgit2 checks before it reads a repository).
-    func own(_ paths: [String], uid: String, gid: String) throws {
-        let result = try ChildProcess.run("chown", ["-R", "\(uid):\(gid)"] + paths, environment: ProcessInfo.processInfo.environment)
+    func own(_ paths: [String], uid: String, gid: String) async throws {
+        let result = try await onOwnThread { try ChildProcess.run("chown", ["-R", "\(uid):\(gid)"] + paths, environment: ProcessInfo.processInfo.environment) }
         guard result.succeeded else { throw CommandFailed(result: result) }
     }
 }
@@ -180,25 +180,28 @@ struct Podman: Sendable {
         ]
     }
 
-    func run(_ arguments: [String], timeout: Duration = .seconds(180)) throws -> ChildProcess.CommandResult {
-        try ChildProcess.run("podman", arguments, environment: environment, timeout: timeout)
+    /// Runs podman to completion on a thread of its own (see `onOwnThread`).
+    func run(_ arguments: [String], timeout: Duration = .seconds(180)) async throws -> ChildProcess.CommandResult {
+        let environment = environment
+        return try await onOwnThread { try ChildProcess.run("podman", arguments, environment: environment, timeout: timeout) }
     }
 
     /// Standard output of a command that must succeed.
-    func check(_ arguments: [String]) throws -> String {
-        let result = try run(arguments)
+    func check(_ arguments: [String]) async throws -> String {
+        let result = try await run(arguments)
         guard result.succeeded else { throw CommandFailed(result: result) }
         return result.stdout
     }
 
     /// A new, empty named volume.
-    func volume(_ purpose: String) throws -> String {
+    func volume(_ purpose: String) async throws -> String {
         let name = "hld-builder-test-\(purpose)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        _ = try check(["volume", "create", name])
+        _ = try await check(["volume", "create", name])
         return name
     }
 
-    func remove(volume: String) { _ = try? run(["volume", "rm", "--force", volume]) }
+    /// Removes a volume (at the end of a test, from a `defer`: so not async).
+    func remove(volume: String) { _ = try? ChildProcess.run("podman", ["volume", "rm", "--force", volume], environment: environment) }
 }
 
 /// A command that should have succeeded, with its arguments and stderr.
