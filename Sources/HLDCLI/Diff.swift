@@ -91,7 +91,10 @@ extension HLDCommand {
                 let named = environments.joined(separator: " "), revision = "\(base) (\(made.commit.prefix(12)))"
                 sides = [Side(label: named.isEmpty ? revision : "\(named) at \(revision)", options: options),
                          Side(label: named.isEmpty ? "the working tree" : "\(named) in the working tree", options: options)]
-                sides[0].options.directory = made.directory
+                // The old side's component and config files come from the snapshot; hld.yaml,
+                // access.yaml and relative mirrors stay with the project (an untracked mirror
+                // directory is not in the commit).
+                sides[0].options.definitions = DefinitionSource(snapshot: made)
                 // The old side's files are in a private directory: its messages name them as git does.
                 sides[0].showingPaths = { Self.naming($0, in: made, as: base) }
             } else {

@@ -205,3 +205,28 @@ import TestSupport
         #expect(log.hasPrefix("team c 2\nteam c 1\nhld: materialize dev\nteam c 0\nseed"), "\(log)")
     }
 }
+
+/// `hld diff --base` on the bundled example, whose relative mirror (`../.repos/`) is not in
+/// the commit: the old side still reads hld.yaml and its mirrors from the project.
+@Suite(.timeLimit(.minutes(3))) struct DiffBaseExampleTests {
+    @Test func theExampleDiffsAgainstItsLastCommit() throws {
+        let (scratch, cluster) = try ExampleCopy.make()
+        defer { withExtendedLifetime(scratch) {} }
+        let examples = URL(fileURLWithPath: cluster).deletingLastPathComponent()
+        let repository = try FixtureRepository.create(at: examples)
+        try repository.write(".gitignore", ".repos/\ncluster/generated/\n")
+        try repository.commit("example")
+        let prod = cluster + "/config/prod.yaml"
+        try (try String(contentsOfFile: prod, encoding: .utf8)).replacingOccurrences(of: "newTag: \"1.4.1\"", with: "newTag: \"1.4.3\"")
+            .write(toFile: prod, atomically: true, encoding: .utf8)
+        let environment = LockCommandTests.environment
+        let cache = scratch.appending("cache").path
+        let same = try ChildProcess.run(hldBinary.path, ["diff", "-C", cluster, "--cache-dir", cache, "dev", "--base", "HEAD"], environment: environment)
+        #expect(same.termination == .exited(0), "\(same.stdout) \(same.stderr)")
+        let changed = try ChildProcess.run(hldBinary.path, ["diff", "-C", cluster, "--cache-dir", cache, "prod", "--base", "HEAD"], environment: environment)
+        #expect(changed.termination == .exited(1), "\(changed.stdout) \(changed.stderr)")
+        let lines = changed.stdout.split(separator: "\n")
+        #expect(changed.stdout.contains("0 added, 0 removed, 1 changed"), "\(changed.stdout)")
+        #expect(lines.contains { $0.hasPrefix("-") && $0.hasSuffix("shop:1.4.1") } && lines.contains { $0.hasPrefix("+") && $0.hasSuffix("shop:1.4.3") }, "\(changed.stdout)")
+    }
+}
