@@ -86,25 +86,10 @@ public struct WorkingRepository: Sendable {
         return git_status_list_entrycount(list) > 0
     }
 
-    /// The commit a local branch points at; nil when there is no such branch.
-    public func branch(_ name: String) throws(GitSourceError) -> ObjectID? {
-        let repository = try open()
-        do {
-            return try repository.commit(forReference: "refs/heads/" + name)
-        } catch {
-            throw GitSourceError(url: gitDirectory, ref: "branch \(name)", kind: .failed, detail: error.message)
-        }
-    }
-
     /// How commit `a` relates to commit `b` in this repository.
     public func relation(_ a: ObjectID, _ b: ObjectID) -> CommitRelation {
         guard let repository = try? open() else { return .unrelated }
         return CommitRelation(a, b, in: repository)
-    }
-
-    /// The bytes of the file at `path` in `commit`; nil when there is none.
-    public func readFile(_ path: String, commit: ObjectID) throws(GitSourceError) -> [UInt8]? {
-        try MirrorStore.readFile(at: path, commit: commit, url: url, ref: commit.hex, mirror: gitDirectory)
     }
 
     /// Writes the whole tree of `commit` into `directory` (which must not exist), writable,

@@ -15,8 +15,6 @@ public struct ProjectFile: Sendable, Equatable {
     /// Config key paths promoted like pins (`subcomponents.*.config.image.tag`); `*`
     /// matches any one key.
     public var promote: [[PathSegment]] = []
-    /// The promote paths as written, for messages.
-    public var promoteText: [String] = []
     /// Each environment's lock section also pins the HLD commit whose component files it
     /// renders.
     public var promoteDefinitions = false
@@ -90,7 +88,6 @@ public struct ProjectFile: Sendable, Equatable {
                         throw HLDError(at(item), "promote entry \(text): \(error.message)")
                     }
                     project.promote.append(path)
-                    project.promoteText.append(text)
                 }
             case "promoteDefinitions":
                 guard let value = pair.value.textValue, ["true", "false"].contains(value) else {
