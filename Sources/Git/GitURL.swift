@@ -98,6 +98,14 @@ public struct GitURL: Sendable, Hashable, CustomStringConvertible {
         return String(transport.dropFirst("file://".count))
     }
 
+    /// git:// and ssh:// (also scp-like `host:path`): one connection for a whole fetch,
+    /// unlike http(s), where each request stands alone.
+    var isStateful: Bool {
+        let lower = transport.lowercased()
+        if lower.hasPrefix("git://") || lower.hasPrefix("ssh://") { return true }
+        return !lower.contains("://") && localPath == nil
+    }
+
     /// The URL with any userinfo secret removed: safe to print.
     public var redacted: String { Self.redact(original) }
 

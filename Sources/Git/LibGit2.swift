@@ -41,6 +41,49 @@ public enum LibGit2 {
         return "\(major).\(minor).\(revision)"
     }
 
+    /// The version libgit2 reports at run time, as numbers.
+    static var versionNumbers: (major: Int, minor: Int, revision: Int) {
+        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
+        _ = git_libgit2_version(&major, &minor, &revision)
+        return (Int(major), Int(minor), Int(revision))
+    }
+
+    /// Whether shallow fetches work here: hld was compiled against headers that have
+    /// `git_fetch_options.depth` and the libgit2 it runs with is 1.7 or newer.
+    public static var canFetchShallow: Bool {
+        let (major, minor, _) = versionNumbers
+        return hld_git_headers_have_depth() == 1 && (major > 1 || (major == 1 && minor >= 7))
+    }
+
+    /// Whether shallow fetches work over git:// and ssh:// too. libgit2 1.7 and 1.8 send
+    /// their wants a second time after the shallow list on these stateful connections,
+    /// which git's upload-pack refuses ("expected SHA1 list"); 1.9 does not. Over
+    /// http(s), where every request repeats the wants, 1.7 and 1.8 work.
+    static var canFetchShallowOverStatefulTransports: Bool {
+        let (major, minor, _) = versionNumbers
+        return canFetchShallow && (major > 1 || minor >= 9)
+    }
+
+    /// Whether a fetch from `transport` may be shallow here.
+    static func canFetchShallow(from transport: GitURL) -> Bool {
+        transport.isStateful ? canFetchShallowOverStatefulTransports : canFetchShallow
+    }
+
+    /// How git repositories are fetched in a process with `environment`: shallow and
+    /// only the refs a tree needs where libgit2 can, unless `HLD_GIT_SHALLOW` is `0`,
+    /// `false`, `no` or `off`; otherwise whole mirrors.
+    public static func fetchMode(environment: [String: String]) -> GitFetchMode {
+        if let value = environment["HLD_GIT_SHALLOW"], ["0", "false", "no", "off"].contains(value.lowercased()) {
+            return .full(reason: "HLD_GIT_SHALLOW=\(value)")
+        }
+        guard canFetchShallow else {
+            let headers = hld_git_headers_have_depth() == 1
+            return .full(reason: headers ? "libgit2 \(version) has no shallow fetch; 1.7 or newer has"
+                                         : "hld was built against libgit2 headers without shallow fetch (before 1.7)")
+        }
+        return .shallow
+    }
+
     /// Transports and features compiled into this libgit2 (`git_libgit2_features`).
     public static var features: [String] {
         let flags = UInt32(bitPattern: git_libgit2_features())
@@ -68,5 +111,23 @@ public enum LibGit2 {
         try check(hld_git_get_config_search_path(GIT_CONFIG_LEVEL_GLOBAL, &buffer), "git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH)")
         guard let pointer = buffer.ptr else { return "" }
         return String(cString: pointer)
+    }
+}
+
+/// How hld fetches a git repository into its mirror.
+public enum GitFetchMode: Sendable, Equatable, CustomStringConvertible {
+    /// Only the refs the tree asks for, with depth 1; deepened when a pinned commit needs
+    /// more history (libgit2 1.7 and newer).
+    case shallow
+    /// Every branch and tag with its whole history (libgit2 before 1.7, or asked for).
+    case full(reason: String)
+
+    public var description: String {
+        switch self {
+        case .shallow:
+            guard !LibGit2.canFetchShallowOverStatefulTransports else { return "shallow, only the refs needed" }
+            return "shallow, only the refs needed (over git:// and ssh:// only the refs needed, with their history: libgit2 \(LibGit2.version) cannot fetch shallow over them; 1.9 can)"
+        case .full(let reason): return "full mirrors (\(reason))"
+        }
     }
 }

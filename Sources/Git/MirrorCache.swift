@@ -17,10 +17,14 @@ public struct MirrorCacheOptions: Sendable {
     /// The run's leases: the mirrors and trees it uses are held until it ends, so that no
     /// prune removes them meanwhile.
     public var leases: CacheLeases?
+    /// Shallow and only the refs needed, or whole mirrors (``LibGit2/fetchMode(environment:)``).
+    public var fetchMode: GitFetchMode
 
     public init(root: URL, offline: Bool = false, credentials: GitCredentials = GitCredentials(),
                 rewrites: URLRewrites = URLRewrites(), useUserGitConfig: Bool = false,
-                transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)? = nil, leases: CacheLeases? = nil) {
+                transferProgress: (@Sendable (GitURL, TransferProgress) -> Void)? = nil, leases: CacheLeases? = nil,
+                fetchMode: GitFetchMode = LibGit2.fetchMode(environment: ProcessInfo.processInfo.environment)) {
+        self.fetchMode = fetchMode
         self.transferProgress = transferProgress
         self.leases = leases
         self.root = root
@@ -53,15 +57,20 @@ public struct ResolvedSource: Sendable, Hashable {
 
 /// The persistent, content-addressed git cache: one bare mirror per normalized URL
 /// (`<root>/git/mirrors/`), one exported directory per tree id (`<root>/git/trees-v2/`), both
-/// entries of the shared ``CacheStore``.
+/// entries of the shared ``CacheStore``. A repository on this machine (a `file://` URL or a
+/// path, also as a mirror rule's target) is read in place: no mirror, its refs read anew
+/// each run.
 ///
-/// Within one `MirrorCache` (one run), each URL is fetched at most once, however many
-/// components ask and however many ask at the same time; a full commit id the mirror
-/// already has needs no fetch at all. File locks make concurrent hld processes safe.
+/// Within one `MirrorCache` (one run), each ref of a URL is fetched at most once, however
+/// many components ask and however many ask at the same time; refs of one URL asked for
+/// while a fetch of it runs are fetched together next (whole mirrors: one fetch per URL).
+/// A full commit id the mirror already has needs no fetch at all. File locks make
+/// concurrent hld processes safe.
 public actor MirrorCache {
-    public let options: MirrorCacheOptions
+    public nonisolated let options: MirrorCacheOptions
     private let store: CacheStore
-    private var fetches: [String: Task<Void, any Error>] = [:]
+    /// Per URL key: the fetches of this run (see ``ensureFetched(_:_:)``).
+    private var queues: [String: FetchQueue] = [:]
     /// Keys of the URLs this cache contacted a server for, in order.
     public private(set) var contacted: [String] = []
     /// Keys of the URLs whose fetch transferred objects, in order.
@@ -111,6 +120,16 @@ public actor MirrorCache {
         return try? repository.tree(ofCommit: commit)
     }
 
+    /// The root tree of `commit` of the repository at `url`: read from the repository
+    /// itself when `rewrites` make `url` one on this machine (read in place, never
+    /// mirrored), else from its mirror in `store`, as ``rootTree(of:inMirror:)``.
+    public static func rootTree(of commit: ObjectID, url: GitURL, rewrites: URLRewrites, in store: CacheStore) -> ObjectID? {
+        if let local = try? localRepository(url, rewrites: rewrites) {
+            return (try? Repository.open(local)).flatMap { try? $0.tree(ofCommit: commit) }
+        }
+        return rootTree(of: commit, inMirror: mirrorEntry(for: url, in: store))
+    }
+
     /// The commit `ref` names, fetching the mirror first (once per run) unless the ref is a
     /// full commit id the mirror already has.
     public func resolve(_ url: GitURL, _ ref: GitRef) async throws(GitSourceError) -> ObjectID {
@@ -124,32 +143,78 @@ public actor MirrorCache {
     }
 
     private func locate(_ url: GitURL, _ ref: GitRef, path treePath: String?) async throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) {
-        let mirror = mirrorEntry(for: url)
-        let path = mirror.path
-        let present = store.use(mirror)
-        let work = { @Sendable () throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) in
+        @Sendable func work(_ path: String) throws(GitSourceError) -> (commit: ObjectID, tree: ObjectID?) {
             guard let treePath else { return (try MirrorStore.resolve(ref, url: url, path: path), nil) }
             let (commit, tree) = try MirrorStore.locate(ref, treePath: treePath, url: url, path: path)
             return (commit, tree)
         }
+        if let local = try localRepository(url) {
+            do {
+                return try await Self.blocking { () throws(GitSourceError) in
+                    try Self.openInPlace(local, url: url)
+                    return try work(local)
+                }
+            } catch {
+                throw error.with(ref: ref)
+            }
+        }
+        let mirror = mirrorEntry(for: url)
+        let path = mirror.path
+        let present = store.use(mirror)
         if present, let full = ref.fullCommitID, let id = ObjectID(hex: full),
            try await Self.blocking({ MirrorStore.openComplete(path)?.contains(id) ?? false }) {
-            return try await Self.blocking(work)
+            return try await Self.blocking { () throws(GitSourceError) in try work(path) }
         }
         do {
-            try await ensureFetched(url)
+            try await ensureFetched(url, options.fetchMode == .shallow ? .ref(ref) : .everything)
         } catch {
             throw error.with(ref: ref)
         }
         // Held now if it was missing before and another process's fetch made it meanwhile.
         store.use(mirror)
         do {
-            return try await Self.blocking(work)
+            return try await Self.blocking { () throws(GitSourceError) in try work(path) }
         } catch where error.kind == .corruptMirror && !options.offline {
             // Objects the refs need are unreadable: fetch the whole mirror again, once.
             try await rebuild(url, ref: ref)
-            return try await Self.blocking(work)
+            return try await Self.blocking { () throws(GitSourceError) in try work(path) }
         }
+    }
+
+    /// The repository on this machine that `url` names once mirror rules are applied (a
+    /// `file://` URL or a path): read in place, never mirrored. nil for network remotes.
+    private nonisolated func localRepository(_ url: GitURL) throws(GitSourceError) -> String? {
+        try Self.localRepository(url, rewrites: options.rewrites)
+    }
+
+    /// The repository on this machine `url` names under `rewrites`, if it names one. As
+    /// git does, `repo` also finds `repo.git` (and `repo.git` finds `repo`).
+    public static func localRepository(_ url: GitURL, rewrites: URLRewrites) throws(GitSourceError) -> String? {
+        let transport = try GitURL(rewrites.apply(url.original))
+        guard let path = transport.localPath else { return nil }
+        let trimmed = path.hasSuffix("/") ? String(path.dropLast()) : path
+        let other = trimmed.hasSuffix(".git") ? String(trimmed.dropLast(4)) : trimmed + ".git"
+        let fm = FileManager.default
+        return !fm.fileExists(atPath: trimmed) && fm.fileExists(atPath: other) ? other : trimmed
+    }
+
+    /// Checks that the repository at `path` exists and opens, with the reason when not
+    /// (a missing directory, libgit2's ownership check).
+    private static func openInPlace(_ path: String, url: GitURL) throws(GitSourceError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .repositoryNotFound, detail: "repository not found (no such directory \(path))")
+        }
+        do {
+            _ = try Repository.open(path)
+        } catch {
+            throw RemoteConnection.classify(error, url: url, session: nil)
+        }
+    }
+
+    /// The repository `url`'s objects are read from: the one on this machine it names, or
+    /// its mirror (recorded as used by this run).
+    private nonisolated func repositoryPath(_ url: GitURL) throws(GitSourceError) -> String {
+        try localRepository(url) ?? usedMirror(url)
     }
 
     /// The transfer progress callback for `url`, when one was asked for.
@@ -165,7 +230,9 @@ public actor MirrorCache {
         do {
             let transport = try GitURL(options.rewrites.apply(url.original))
             _ = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, recreate: true, leases: options.leases,
+                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials,
+                                       wants: options.fetchMode == .shallow ? .refs([ref]) : .everything,
+                                       shallow: LibGit2.canFetchShallow(from: transport), recreate: true, leases: options.leases,
                                        progress: Self.progress(options, url))
             }
             recordDownload(url)
@@ -176,7 +243,7 @@ public actor MirrorCache {
 
     /// The tree id of `path` inside `commit`.
     public func tree(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> ObjectID {
-        let mirror = usedMirror(url)
+        let mirror = try repositoryPath(url)
         return try await Self.blocking { () throws(GitSourceError) in
             try MirrorStore.tree(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
         }
@@ -185,18 +252,22 @@ public actor MirrorCache {
     /// One file's bytes at `path` in `commit`, read from the object database without
     /// exporting anything; nil when there is no such file.
     public func readFile(_ url: GitURL, commit: ObjectID, path: String, ref: GitRef? = nil) async throws(GitSourceError) -> [UInt8]? {
-        let mirror = usedMirror(url)
+        let mirror = try repositoryPath(url)
         return try await Self.blocking { () throws(GitSourceError) in
             try MirrorStore.readFile(at: path, commit: commit, url: url, ref: ref?.description, mirror: mirror)
         }
     }
 
     /// How two commits of the mirrored repository relate: `a` descends from `b`, `b` from
-    /// `a`, or neither (unrelated, or diverged).
+    /// `a`, or neither (unrelated, or diverged). A shallow mirror gets its whole history
+    /// first (unless offline), so the answer is the one a whole mirror gives.
     public func relation(_ url: GitURL, _ a: ObjectID, _ b: ObjectID) async -> CommitRelation {
-        let mirror = usedMirror(url)
+        guard let mirror = try? repositoryPath(url) else { return .unrelated }
+        if !options.offline, a != b, (try? await Self.blocking({ MirrorStore.openComplete(mirror)?.isShallow ?? false })) == true {
+            try? await ensureFetched(url, .everything)
+        }
         return (try? await Self.blocking { () throws(GitSourceError) -> CommitRelation in
-            guard let repository = MirrorStore.openComplete(mirror) else { return .unrelated }
+            guard let repository = try? Repository.open(mirror) else { return .unrelated }
             return CommitRelation(a, b, in: repository)
         }) ?? .unrelated
     }
@@ -204,7 +275,7 @@ public actor MirrorCache {
     /// The read-only directory holding `tree`, exported on first use and shared by every
     /// user of the same tree.
     public func export(_ url: GitURL, tree: ObjectID) async throws(GitSourceError) -> URL {
-        let mirror = usedMirror(url)
+        let mirror = try repositoryPath(url)
         let entry = store.entry(.gitTrees, name: tree.hex)
         let leases = options.leases
         let path = try await Self.blocking { () throws(GitSourceError) in
@@ -222,31 +293,80 @@ public actor MirrorCache {
         return ResolvedSource(url: url, ref: ref, commit: commit, tree: tree, path: path, directory: directory)
     }
 
-    /// Fetches `url` into its mirror once per run; concurrent callers share the fetch.
-    private func ensureFetched(_ url: GitURL) async throws(GitSourceError) {
-        if let running = fetches[url.key] {
-            do { return try await running.value } catch { throw error as? GitSourceError ?? GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "\(error)") }
+    /// What a component needs fetched: one ref, or the whole repository.
+    enum Want: Hashable, Sendable {
+        case ref(GitRef)
+        case everything
+    }
+
+    /// One URL's fetches in this run: at most one runs at a time (they share a mirror);
+    /// wants that arrive meanwhile wait in `queued` and go together in the next.
+    struct FetchQueue {
+        var running = false
+        var queued: [Want] = []
+        var waiting: [Want: [CheckedContinuation<Result<Void, GitSourceError>, Never>]] = [:]
+        var finished: [Want: Result<Void, GitSourceError>] = [:]
+    }
+
+    /// Fetches what `want` needs of `url` into its mirror, once per run; concurrent callers
+    /// share the fetch.
+    private func ensureFetched(_ url: GitURL, _ want: Want) async throws(GitSourceError) {
+        if options.offline {
+            let path = mirrorEntry(for: url).path
+            guard try await Self.blocking({ MirrorStore.isComplete(path) }) else {
+                throw GitSourceError(url: url.redacted, ref: nil, kind: .notInCache, detail: "not in the cache and --offline forbids fetching it")
+            }
+            return
         }
+        if let result = queues[url.key]?.finished[want] ?? queues[url.key]?.finished[.everything] { return try result.get() }
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, GitSourceError>, Never>) in
+            var queue = queues[url.key, default: FetchQueue()]
+            if queue.waiting[want] == nil { queue.queued.append(want) }
+            queue.waiting[want, default: []].append(continuation)
+            queues[url.key] = queue
+            startNextFetch(url)
+        }
+        try result.get()
+    }
+
+    /// Starts a fetch of every queued want of `url`, unless one is running.
+    private func startNextFetch(_ url: GitURL) {
+        guard var queue = queues[url.key], !queue.running, !queue.queued.isEmpty else { return }
+        let batch = queue.queued
+        queue.queued = []
+        queue.running = true
+        queues[url.key] = queue
+        let refs = batch.compactMap { if case .ref(let ref) = $0 { ref } else { nil } }
+        let wants: MirrorStore.Wants = batch.contains(.everything) ? .everything : .refs(refs)
         let mirror = mirrorEntry(for: url)
-        let path = mirror.path
         let options = self.options
-        let task = Task<Void, any Error> {
-            if options.offline {
-                guard try await Self.blocking({ MirrorStore.isComplete(path) }) else {
-                    throw GitSourceError(url: url.redacted, ref: nil, kind: .notInCache, detail: "not in the cache and --offline forbids fetching it")
+        Task {
+            let result: Result<Void, GitSourceError>
+            do throws(GitSourceError) {
+                let transport = try GitURL(options.rewrites.apply(url.original))
+                self.recordContact(url)
+                let outcome = try await Self.blocking { () throws(GitSourceError) in
+                    try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, wants: wants,
+                                           shallow: LibGit2.canFetchShallow(from: transport), leases: options.leases, progress: Self.progress(options, url))
                 }
-                return
+                if outcome.downloaded { self.recordDownload(url) }
+                result = .success(())
+            } catch {
+                result = .failure(error)
             }
-            let transport = try GitURL(options.rewrites.apply(url.original))
-            self.recordContact(url)
-            let outcome = try await Self.blocking { () throws(GitSourceError) in
-                try MirrorStore.update(url: url, transport: transport, mirror: mirror, credentials: options.credentials, leases: options.leases,
-                                       progress: Self.progress(options, url))
-            }
-            if outcome.downloaded { self.recordDownload(url) }
+            self.finishFetch(url, batch, result)
         }
-        fetches[url.key] = task
-        do { try await task.value } catch { throw error as? GitSourceError ?? GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "\(error)") }
+    }
+
+    private func finishFetch(_ url: GitURL, _ batch: [Want], _ result: Result<Void, GitSourceError>) {
+        guard var queue = queues[url.key] else { return }
+        for want in batch {
+            queue.finished[want] = result
+            for continuation in queue.waiting.removeValue(forKey: want) ?? [] { continuation.resume(returning: result) }
+        }
+        queue.running = false
+        queues[url.key] = queue
+        startNextFetch(url)
     }
 
     private func recordContact(_ url: GitURL) { contacted.append(url.key) }

@@ -11,18 +11,33 @@ enum MirrorStore {
     static let defaultBranchFile = "hld-default-branch"
     static let refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
 
+    /// The names of the branches and tags the remote advertised at the last fetch (one
+    /// per line): what "there are: …" lists when a mirror holds only some of them.
+    static let advertisedFile = "hld-advertised"
+
     struct FetchOutcome: Sendable {
         /// Objects were transferred (something changed on the remote).
         var downloaded: Bool
     }
 
+    /// What one fetch brings into a mirror (`shallow`: tips alone where history is not needed).
+    enum Wants: Sendable, Equatable {
+        /// Every branch and tag with its whole history (a shallow mirror is unshallowed).
+        case everything
+        /// Only what these refs name: a new or shallow mirror gets their tips alone (depth
+        /// 1), a whole mirror the new commits; a commit id no ref reaches is fetched by id,
+        /// or, where the server refuses that, the mirror gets every ref's whole history.
+        case refs([GitRef])
+    }
+
     // MARK: mirrors
 
     /// Brings the mirror `entry` up to date with the remote (creating it if missing or
-    /// broken), under the mirror's file lock.
+    /// broken) for `wants`, under the mirror's file lock.
     /// `leases`: a mirror created here is held for the run before its lock is let go.
-    static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, recreate: Bool = false,
-                       leases: CacheLeases? = nil, progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) -> FetchOutcome {
+    static func update(url: GitURL, transport: GitURL, mirror entry: CacheEntry, credentials: GitCredentials, wants: Wants = .everything,
+                       shallow: Bool = false, recreate: Bool = false, leases: CacheLeases? = nil,
+                       progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) -> FetchOutcome {
         let path = entry.path
         let lock = try cacheStep(url) { () throws(CacheStoreError) in try entry.lock(.exclusive) }
         defer { lock.release() }
@@ -32,7 +47,7 @@ enum MirrorStore {
         if !recreate, let repository = openComplete(path), refsIntact(repository) {
             removeStaleLocks(in: path)
             do {
-                return try fetch(into: repository, path: path, transport: transport, credentials: credentials, progress: progress)
+                return try fetch(into: repository, path: path, transport: transport, credentials: credentials, wants: wants, shallow: shallow, isNew: false, progress: progress)
             } catch let error where error.kind != .failed && error.kind != .corruptMirror {
                 throw error
             } catch {
@@ -58,7 +73,7 @@ enum MirrorStore {
         }
         let outcome: FetchOutcome
         do {
-            outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials, progress: progress)
+            outcome = try fetch(into: created, path: temporary, transport: transport, credentials: credentials, wants: wants, shallow: shallow, isNew: true, progress: progress)
         } catch {
             CacheStore.removeTree(temporary)
             throw error
@@ -99,8 +114,10 @@ enum MirrorStore {
         return refs.values.allSatisfy(repository.contains)
     }
 
-    /// One fetch: list the remote's refs; transfer objects only when they differ from ours.
-    private static func fetch(into repository: Repository, path: String, transport: GitURL, credentials: GitCredentials,
+    /// One fetch: list the remote's refs; transfer objects only for the wanted refs that
+    /// differ from ours.
+    private static func fetch(into repository: Repository, path: String, transport: GitURL, credentials: GitCredentials, wants: Wants,
+                              shallow: Bool, isNew: Bool,
                               progress: (@Sendable (TransferProgress) -> Void)?) throws(GitSourceError) -> FetchOutcome {
         let local: [String: ObjectID]
         do {
@@ -112,20 +129,67 @@ enum MirrorStore {
         let advertised = try connection.advertisement()
         var downloaded = false
         do {
-            if advertised.refs != local {
-                try connection.download(refspecs, progress: progress)
-                for (name, id) in advertised.refs where local[name] != id { try repository.setReference(name, to: id) }
-                for name in local.keys where advertised.refs[name] == nil { try repository.deleteReference(name) }
-                downloaded = true
+            switch wants {
+            case .everything:
+                downloaded = try fetchEverything(repository, connection, advertised, local: local, path: path, progress: progress)
+            case .refs(let refs):
+                var names: [String] = []
+                var commits: [ObjectID] = []
+                var needsHistory = false
+                for ref in refs {
+                    switch ref {
+                    case .defaultBranch: if let name = advertised.defaultBranch { names.append(name) }
+                    case .branch(let name): names.append("refs/heads/" + name)
+                    case .tag(let name): names.append("refs/tags/" + name)
+                    case .version(let value) where advertised.refs["refs/tags/" + value] != nil: names.append("refs/tags/" + value)
+                    case .commit(let value), .version(let value):
+                        if let id = ref.fullCommitID.flatMap(ObjectID.init(hex:)) {
+                            if !repository.contains(id) { commits.append(id) }
+                        } else if value.count >= 4, value.allSatisfy(\.isHexDigit), (try? repository.commit(prefix: value)) == nil {
+                            // An abbreviated id can only be found in the whole history.
+                            needsHistory = true
+                        }
+                    }
+                }
+                // A new or shallow mirror takes the tips alone (where shallow fetches work
+                // over this transport); a whole one stays whole.
+                let depth: FetchDepth = shallow && (isNew || repository.isShallow) ? .tip : .full
+                var changed: [(String, ObjectID)] = []
+                for name in Set(names).sorted() {
+                    if let id = advertised.refs[name] {
+                        if local[name] != id { changed.append((name, id)) }
+                    } else if local[name] != nil {
+                        // Gone from the remote: resolving it must fail, not use the old commit.
+                        try repository.deleteReference(name)
+                    }
+                }
+                if !changed.isEmpty {
+                    try keepingShallowRoots(repository, path) { () throws(GitSourceError) in
+                        try connection.download(changed.map { "+\($0.0):\($0.0)" }, depth: depth, progress: progress)
+                    }
+                    for (name, id) in changed { try repository.setReference(name, to: id) }
+                    downloaded = true
+                }
+                for id in commits where !needsHistory {
+                    // By id, where the server allows it (uploadpack.allowReachableSHA1InWant,
+                    // as GitHub and GitLab do); a commit fetched so is kept by a ref of hld's.
+                    do {
+                        try keepingShallowRoots(repository, path) { () throws(GitSourceError) in try connection.download([id.hex], depth: depth, progress: progress) }
+                        downloaded = true
+                    } catch {
+                        needsHistory = true
+                        continue
+                    }
+                    if repository.contains(id) { try repository.setReference("refs/hld/commits/" + id.hex, to: id) } else { needsHistory = true }
+                }
+                if needsHistory {
+                    // Fetched again on a connection of its own: the one above may be spent.
+                    let again = try RemoteConnection(repository: repository, url: transport, credentials: credentials, direction: GIT_DIRECTION_FETCH)
+                    let now = try repository.branchesAndTags()
+                    if try fetchEverything(repository, again, try again.advertisement(), local: now, path: path, progress: progress) { downloaded = true }
+                }
             }
-            let defaultBranch = advertised.defaultBranch ?? ""
-            let file = path + "/" + defaultBranchFile
-            if (try? String(contentsOfFile: file, encoding: .utf8)) != defaultBranch {
-                try Data(defaultBranch.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-            }
-            if let branch = advertised.defaultBranch, try repository.symbolicTarget("HEAD") != branch {
-                try repository.setSymbolic("HEAD", to: branch)
-            }
+            try record(advertised, in: repository, path: path)
         } catch let error as GitSourceError {
             throw error
         } catch let error as GitError {
@@ -134,6 +198,59 @@ enum MirrorStore {
             throw GitSourceError(url: transport.redacted, ref: nil, kind: .failed, detail: "cannot update the mirror: \(error)")
         }
         return FetchOutcome(downloaded: downloaded)
+    }
+
+    /// Every branch and tag as advertised, with the whole history: refs moved, added and
+    /// removed to match; a shallow mirror is unshallowed. True when objects were asked for.
+    private static func fetchEverything(_ repository: Repository, _ connection: RemoteConnection, _ advertised: Advertisement,
+                                        local: [String: ObjectID], path: String, progress: (@Sendable (TransferProgress) -> Void)?) throws -> Bool {
+        let shallow = repository.isShallow
+        guard advertised.refs != local || shallow else { return false }
+        try keepingShallowRoots(repository, path) { () throws(GitSourceError) in
+            try connection.download(refspecs, depth: shallow ? .unshallow : .full, progress: progress)
+        }
+        for (name, id) in advertised.refs where local[name] != id { try repository.setReference(name, to: id) }
+        for name in local.keys where advertised.refs[name] == nil { try repository.deleteReference(name) }
+        return true
+    }
+
+    /// Runs a download and then repairs the mirror's list of shallow commits: libgit2 1.8
+    /// writes only the ones the download made, so a mirror fetched twice would forget
+    /// the first tip's missing parents (and fail its next fetch with "object not found").
+    /// The list kept: the download's, plus every earlier one that still lacks a parent.
+    private static func keepingShallowRoots(_ repository: Repository, _ path: String, _ download: () throws(GitSourceError) -> Void) throws {
+        let file = path + "/shallow"
+        func roots() -> Set<String> {
+            Set(((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+        }
+        let before = roots()
+        try download()
+        let after = roots()
+        let kept = before.subtracting(after).filter { hex in
+            guard let id = ObjectID(hex: hex), let parents = repository.recordedParents(of: id) else { return false }
+            return !parents.allSatisfy(repository.contains)
+        }
+        let merged = after.union(kept)
+        guard merged != after else { return }
+        try Data((merged.sorted().joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+    }
+
+    /// What the remote said besides its objects: its default branch (HEAD and a file, for
+    /// resolving offline) and the names of its branches and tags.
+    private static func record(_ advertised: Advertisement, in repository: Repository, path: String) throws {
+        let defaultBranch = advertised.defaultBranch ?? ""
+        let file = path + "/" + defaultBranchFile
+        if (try? String(contentsOfFile: file, encoding: .utf8)) != defaultBranch {
+            try Data(defaultBranch.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        }
+        if let branch = advertised.defaultBranch, try repository.symbolicTarget("HEAD") != branch {
+            try repository.setSymbolic("HEAD", to: branch)
+        }
+        let names = advertised.refs.keys.sorted().joined(separator: "\n")
+        let namesFile = path + "/" + advertisedFile
+        if (try? String(contentsOfFile: namesFile, encoding: .utf8)) != names {
+            try Data(names.utf8).write(to: URL(fileURLWithPath: namesFile), options: .atomic)
+        }
     }
 
     /// A killed process can leave `*.lock` files under refs/; we hold the mirror's flock,
@@ -169,11 +286,21 @@ enum MirrorStore {
         func notFound(_ detail: String) -> GitSourceError {
             GitSourceError(url: url.redacted, ref: ref.description, kind: .refNotFound, detail: detail)
         }
+        /// A ref the remote had when last asked, but that no fetch brought in (a mirror of
+        /// only the refs needed, read offline).
+        func unfetched(_ name: String) throws(GitSourceError) {
+            let advertised = (try? String(contentsOfFile: path + "/" + advertisedFile, encoding: .utf8))?.split(separator: "\n") ?? []
+            guard advertised.contains(Substring(name)) else { return }
+            throw GitSourceError(url: url.redacted, ref: ref.description, kind: .notInCache,
+                                 detail: "\(ref) is not in the cache (no run fetched it) and --offline forbids fetching it")
+        }
         do {
             let repository = try open ?? Repository.open(path)
             switch ref {
             case .defaultBranch:
-                let name = (try? String(contentsOfFile: path + "/" + defaultBranchFile, encoding: .utf8)) ?? ""
+                // A mirror remembers what its remote said; a repository read in place has its HEAD.
+                let remembered = try? String(contentsOfFile: path + "/" + defaultBranchFile, encoding: .utf8)
+                let name = try remembered ?? repository.symbolicTarget("HEAD") ?? ""
                 guard !name.isEmpty else {
                     throw notFound("the remote does not say which branch is its default; set `branch`")
                 }
@@ -181,12 +308,14 @@ enum MirrorStore {
                 return commit
             case .branch(let name):
                 guard let commit = try repository.commit(forReference: "refs/heads/" + name) else {
-                    throw notFound("branch \(name) does not exist\(available(try repository.branchesAndTags(), "refs/heads/"))")
+                    try unfetched("refs/heads/" + name)
+                    throw notFound("branch \(name) does not exist\(available(try knownRefs(repository, path), "refs/heads/"))")
                 }
                 return commit
             case .tag(let name):
                 guard let commit = try repository.commit(forReference: "refs/tags/" + name) else {
-                    throw notFound("tag \(name) does not exist\(available(try repository.branchesAndTags(), "refs/tags/"))")
+                    try unfetched("refs/tags/" + name)
+                    throw notFound("tag \(name) does not exist\(available(try knownRefs(repository, path), "refs/tags/"))")
                 }
                 return commit
             case .commit(let id), .version(let id):
@@ -210,8 +339,15 @@ enum MirrorStore {
         }
     }
 
-    private static func available(_ refs: [String: ObjectID], _ prefix: String) -> String {
-        let names = refs.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+    /// The branch and tag names the mirror has, and those the remote advertised at the
+    /// last fetch (a mirror of only the refs needed holds few of them).
+    private static func knownRefs(_ repository: Repository, _ path: String) throws(GitError) -> Set<String> {
+        let advertised = (try? String(contentsOfFile: path + "/" + advertisedFile, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+        return Set(try repository.branchesAndTags().keys).union(advertised)
+    }
+
+    private static func available(_ refs: Set<String>, _ prefix: String) -> String {
+        let names = refs.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
         guard !names.isEmpty else { return "" }
         let shown = names.prefix(10).joined(separator: ", ")
         return " (there are: \(shown)\(names.count > 10 ? ", …" : ""))"

@@ -167,7 +167,9 @@ extension MirrorCache {
             attempt += 1
             let outcome = try await Self.blocking { () throws(GitSourceError) -> (CommitOutcome, GitSourceError?) in
                 let transport = try GitURL(options.rewrites.apply(url.original))
-                _ = try MirrorStore.update(url: url, transport: transport, mirror: entry, credentials: options.credentials)
+                _ = try MirrorStore.update(url: url, transport: transport, mirror: entry, credentials: options.credentials,
+                                           wants: options.fetchMode == .shallow ? .refs([.branch(branch)]) : .everything,
+                                           shallow: LibGit2.canFetchShallow(from: transport))
                 let lock: CacheEntryLock
                 do {
                     lock = try entry.lock(.exclusive)
@@ -213,14 +215,16 @@ extension MirrorCache {
 }
 
 extension MirrorCache {
-    /// The mirror of `url` fetched now (whatever this run fetched before), for reading the
-    /// remote's branches as they are.
-    public func refreshed(_ url: GitURL) async throws(GitSourceError) -> String {
+    /// The mirror of `url` with `branches` fetched now (whatever this run fetched before),
+    /// for reading them as the remote has them.
+    public func refreshed(_ url: GitURL, branches: [String]) async throws(GitSourceError) -> String {
         let options = self.options
         let entry = mirrorEntry(for: url)
         try await Self.blocking { () throws(GitSourceError) in
             let transport = try GitURL(options.rewrites.apply(url.original))
-            _ = try MirrorStore.update(url: url, transport: transport, mirror: entry, credentials: options.credentials)
+            _ = try MirrorStore.update(url: url, transport: transport, mirror: entry, credentials: options.credentials,
+                                       wants: options.fetchMode == .shallow ? .refs(branches.map(GitRef.branch)) : .everything,
+                                       shallow: LibGit2.canFetchShallow(from: transport))
         }
         return mirrorPath(for: url)
     }

@@ -17,6 +17,16 @@ struct Advertisement: Sendable, Equatable {
     var defaultBranch: String?
 }
 
+/// How much history a fetch asks for.
+enum FetchDepth: Int32, Sendable {
+    /// Everything the wanted tips reach (`GIT_FETCH_DEPTH_FULL`).
+    case full = 0
+    /// Only the wanted tips themselves.
+    case tip = 1
+    /// The whole history of a shallow repository (`GIT_FETCH_DEPTH_UNSHALLOW`).
+    case unshallow = 2147483647
+}
+
 /// An open connection to a remote (`git_remote_create_anonymous` + `git_remote_connect`):
 /// an in-memory remote, so no URL is ever written into the repository's config.
 /// Confined to the thread that made it; disconnected and freed on deinit.
@@ -78,10 +88,14 @@ final class RemoteConnection {
     }
 
     /// Downloads and indexes what `refspecs` need (`git_remote_download`); refs are
-    /// updated by the caller from the advertisement.
-    func download(_ refspecs: [String], progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) {
+    /// updated by the caller from the advertisement. `depth`: 0 for whole history, else
+    /// that many commits from each wanted tip (``FetchDepth``); only where libgit2 has it.
+    func download(_ refspecs: [String], depth: FetchDepth = .full, progress: (@Sendable (TransferProgress) -> Void)? = nil) throws(GitSourceError) {
         var options = git_fetch_options()
         git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION))
+        if depth != .full, hld_git_fetch_options_set_depth(&options, depth.rawValue) != 0 {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "this libgit2 cannot fetch shallow (it is older than 1.7)")
+        }
         options.callbacks = callbacks
         session.onTransfer = progress
         defer { session.onTransfer = nil }

@@ -151,6 +151,10 @@ final class Repository {
         return git_graph_descendant_of(pointer, &a, &b) == 1
     }
 
+    /// True when the repository holds only part of its history (a `shallow` file lists
+    /// the commits whose parents it lacks).
+    var isShallow: Bool { git_repository_is_shallow(pointer) == 1 }
+
     /// True when the object database has this object.
     func contains(_ id: ObjectID) -> Bool {
         var odb: OpaquePointer?
@@ -206,6 +210,29 @@ final class Repository {
 
     func blob(_ id: ObjectID) throws -> [UInt8] {
         try withBlob(id) { Array($0.bindMemory(to: UInt8.self)) }
+    }
+
+    /// The parents a commit's own object names (`parent` lines of the raw object, read
+    /// from the object database: not what a shallow graft makes of it); nil when the
+    /// object is missing or no commit.
+    func recordedParents(of id: ObjectID) -> [ObjectID]? {
+        var odb: OpaquePointer?
+        guard git_repository_odb(&odb, pointer) == 0 else { return nil }
+        defer { git_odb_free(odb) }
+        var oid = id.oid
+        var object: OpaquePointer?
+        guard git_odb_read(&object, odb, &oid) == 0 else { return nil }
+        defer { git_odb_object_free(object) }
+        guard git_odb_object_type(object) == GIT_OBJECT_COMMIT, let data = git_odb_object_data(object) else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: data, count: Int(git_odb_object_size(object)))
+        var parents: [ObjectID] = []
+        // The header ends at the first empty line; parent lines follow the tree line.
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            if line.isEmpty { break }
+            let text = String(decoding: line, as: UTF8.self)
+            if text.hasPrefix("parent "), let parent = ObjectID(hex: String(text.dropFirst(7))) { parents.append(parent) }
+        }
+        return parents
     }
 }
 

@@ -1,6 +1,6 @@
 public import CacheStore
 public import Foundation
-import Git
+public import Git
 
 /// `hld cache info` and `hld cache prune`: what the cache holds, and removing what was not
 /// used lately while keeping what the project's `hld.lock` pins.
@@ -25,7 +25,15 @@ public enum CacheMaintenance {
     public static func prune(cacheRoot: URL, projectDirectory: String, limits: PruneLimits, dryRun: Bool,
                              now: Date = Date()) throws(HLDError) -> PruneOutcome {
         let lock = try LockFile.load(in: projectDirectory)
-        let pinned = lock.map { pinnedEntries($0, cacheRoot: cacheRoot) } ?? []
+        // Mirror rules that point at this machine: those repositories are read in place.
+        let project = try ProjectFile.load(in: projectDirectory)
+        let rewrites: URLRewrites
+        do {
+            rewrites = URLRewrites(project.mirrors).merging(try URLRewrites.fromEnvironment(ProcessInfo.processInfo.environment))
+        } catch {
+            throw HLDError("\(error)")
+        }
+        let pinned = lock.map { pinnedEntries($0, cacheRoot: cacheRoot, rewrites: rewrites) } ?? []
         let report = CacheStore(root: cacheRoot).prune(limits, keeping: pinned, dryRun: dryRun, now: now)
         return PruneOutcome(report: report, lockFile: lock.map { _ in projectDirectory + "/" + LockFile.fileName }, pinned: pinned)
     }
@@ -36,7 +44,7 @@ public enum CacheMaintenance {
     /// is the one at its `path`, kept too), the archives of pinned charts (Helm repository
     /// and OCI) and the content of pinned http manifests, each by digest. Values that name
     /// no entry (a hand-edited lock) name nothing.
-    public static func pinnedEntries(_ lock: LockFile, cacheRoot: URL) -> Set<CacheEntry> {
+    public static func pinnedEntries(_ lock: LockFile, cacheRoot: URL, rewrites: URLRewrites = URLRewrites()) -> Set<CacheEntry> {
         let store = CacheStore(root: cacheRoot)
         var entries: Set<CacheEntry> = []
         let pins = lock.sections.values.flatMap { $0.components.values.flatMap(\.pins) }
@@ -45,9 +53,10 @@ public enum CacheMaintenance {
             case .git(let url, _, let commit, _, let tree):
                 if let id = ObjectID(hex: tree) { entries.insert(store.entry(.gitTrees, name: id.hex)) }
                 guard let url = try? GitURL(url) else { continue }
-                let mirror = MirrorCache.mirrorEntry(for: url, in: store)
-                entries.insert(mirror)
-                if let commit = ObjectID(hex: commit), let root = MirrorCache.rootTree(of: commit, inMirror: mirror) {
+                if (try? MirrorCache.localRepository(url, rewrites: rewrites)) == nil {
+                    entries.insert(MirrorCache.mirrorEntry(for: url, in: store))
+                }
+                if let commit = ObjectID(hex: commit), let root = MirrorCache.rootTree(of: commit, url: url, rewrites: rewrites, in: store) {
                     entries.insert(store.entry(.gitTrees, name: root.hex))
                 }
             case .chart(_, _, _, _, let digest), .oci(_, _, _, _, let digest):

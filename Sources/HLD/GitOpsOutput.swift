@@ -109,7 +109,7 @@ public enum GitOpsOutput {
         var result: [[FileDifference]] = []
         do {
             let repository: String
-            if let (cache, url) = remote { repository = try await cache.refreshed(url) } else { repository = try localPath(target, options: options) }
+            if let (cache, url) = remote { repository = try await cache.refreshed(url, branches: plans.map(\.branch)) } else { repository = try localPath(target, options: options) }
             for plan in plans {
                 for (update, materialization) in zip(plan.updates, plan.materializations) {
                     let committed: [String: [UInt8]] = FileManager.default.fileExists(atPath: repository)
@@ -148,7 +148,7 @@ public enum GitOpsOutput {
             let access = try AccessFile.load(root + "/access.yaml")
             let cache = try MirrorCache(options: MirrorCacheOptions(
                 root: options.cacheRoot, offline: false, credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment),
-                rewrites: rewrites))
+                rewrites: rewrites, fetchMode: LibGit2.fetchMode(environment: options.processEnvironment)))
             return (cache, url)
         } catch let error as HLDError {
             throw error

@@ -229,7 +229,8 @@ public enum Materializer {
                 limiter = Limiter(width: options.jobs)
                 fetcher = SourceFetcher(
                     cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
-                    credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics)
+                    credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics,
+                    gitFetchMode: LibGit2.fetchMode(environment: options.processEnvironment))
             }
             var locked: LockedPins?
             var definitions = options.definitions

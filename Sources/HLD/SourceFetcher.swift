@@ -15,7 +15,8 @@ final class SourceFetcher: Sendable {
     let registries: OCIRegistries
     private let mirrors: MirrorCacheHolder
 
-    init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink) {
+    init(cacheRoot: URL, network: Network, credentials: GitCredentials, diagnostics: any DiagnosticsSink,
+         gitFetchMode: GitFetchMode = LibGit2.fetchMode(environment: ProcessInfo.processInfo.environment)) {
         self.diagnostics = diagnostics
         // Held until the run lets go of the fetcher (and every copy of its store), after
         // its last render: nothing it fetched can be pruned while it reads it.
@@ -28,7 +29,7 @@ final class SourceFetcher: Sendable {
         let transfers = TransferReporter(diagnostics: diagnostics)
         self.mirrors = MirrorCacheHolder(options: MirrorCacheOptions(
             root: cacheRoot, offline: network.offline, credentials: credentials, rewrites: network.rewrites,
-            transferProgress: { url, stats in transfers.report(url, stats) }, leases: leases))
+            transferProgress: { url, stats in transfers.report(url, stats) }, leases: leases, fetchMode: gitFetchMode))
     }
 
     /// The directory of a `method: git` component: its repository's tree exported, plus

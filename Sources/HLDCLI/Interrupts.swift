@@ -19,6 +19,13 @@ enum Interrupts {
             sigemptyset(&action.sa_mask)
             sigaction(signal, &action, nil)
         }
+        // A server that hangs up mid-fetch must be an error, not a silent death: libgit2
+        // writes to its sockets without MSG_NOSIGNAL. Caught (by a handler that does
+        // nothing), not ignored, so programs hld starts still get the default action.
+        var pipeAction = sigaction()
+        pipeAction.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&pipeAction.sa_mask)
+        sigaction(SIGPIPE, &pipeAction, nil)
         let reader = fds[0]
         let thread = Thread {
             var number: UInt8 = 0

@@ -15,6 +15,7 @@ extension HLDCommand {
             print("hld \(info.hld)")
             print("libyaml \(info.libyaml)")
             print("libgit2 \(info.libgit2)")
+            print("git fetches: \(info.gitFetches)")
         }
     }
 }

@@ -199,7 +199,10 @@ struct MirrorCacheTests {
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(Set(results) == [world.first, world.second])
-        #expect(await cache.contacted == [url.key])
+        // Each ref once (fetching only the refs needed: at most a fetch per ref; whole
+        // mirrors: one per URL).
+        let contacted = await cache.contacted
+        #expect(Set(contacted) == [url.key] && contacted.count <= (cache.options.fetchMode == .shallow ? 2 : 1), "\(contacted)")
         let requests = http.requestCount
         // A full commit id the mirror has needs no network at all.
         let later = try world.cache()
@@ -213,11 +216,19 @@ struct MirrorCacheTests {
         defer { world.scratch.remove() }
         let daemon = try GitDaemon(root: world.served)
         let url = try GitURL(daemon.url(for: "app.git"))
-        _ = try await world.cache().resolve(url, .defaultBranch)
+        let online = try world.cache()
+        _ = try await online.resolve(url, .defaultBranch)
+        _ = try await online.resolve(url, .tag("v1.0.0"))
         daemon.stop()
         let offline = try world.cache(offline: true)
         #expect(try await offline.resolve(url, .tag("v1.0.0")).hex == world.first)
+        #expect(try await offline.resolve(url, .defaultBranch).hex == world.second)
         #expect(await offline.contacted == [])
+        if offline.options.fetchMode == .shallow {
+            // The remote has it, but no run fetched it: that is what offline says.
+            let unfetched = await expectError(.notInCache) { () throws(GitSourceError) in _ = try await offline.resolve(url, .tag("v2.0.0")) }
+            #expect(unfetched?.description == "\(url.redacted) (tag v2.0.0): tag v2.0.0 is not in the cache (no run fetched it) and --offline forbids fetching it")
+        }
         let other = try GitURL("git://127.0.0.1:\(freeLoopbackPort())/never-fetched.git")
         let error = await expectError(.notInCache) { () throws(GitSourceError) in _ = try await offline.resolve(other, .branch("main")) }
         #expect(error?.description == "\(other.redacted) (branch main): not in the cache and --offline forbids fetching it")
@@ -226,11 +237,24 @@ struct MirrorCacheTests {
     @Test func mirrorsRewriteTheTransportButNotTheCacheKey() async throws {
         let world = try World()
         defer { world.scratch.remove() }
+        let daemon = try GitDaemon(root: world.served)
+        defer { daemon.stop() }
         let logical = try GitURL("https://git.example.invalid/team/app.git")
-        let cache = try world.cache(rewrites: URLRewrites(["https://git.example.invalid/team/": world.served.path + "/"]))
+        let cache = try world.cache(rewrites: URLRewrites(["https://git.example.invalid/team/": daemon.url(for: "")]))
         #expect(try await cache.resolve(logical, .defaultBranch).hex == world.second)
         #expect(await cache.contacted == [logical.key])
         #expect(cache.mirrorPath(for: logical).contains("team-app-"))
+        #expect(FileManager.default.fileExists(atPath: cache.mirrorPath(for: logical)))
+        // A rule that points at this machine (file:// or a path, as air-gapped CI has it):
+        // the repository is read in place, with no mirror and no copy.
+        try FileManager.default.removeItem(atPath: cache.mirrorPath(for: logical))
+        for target in ["file://" + world.served.path + "/", world.served.path + "/"] {
+            let local = try world.cache(rewrites: URLRewrites(["https://git.example.invalid/team/": target]))
+            let other = try GitURL("https://git.example.invalid/team/app")
+            #expect(try await local.locate(other, .tag("v1.0.0"), path: "charts/app").commit.hex == world.first)
+            #expect(await local.contacted == [])
+            #expect(!FileManager.default.fileExists(atPath: local.mirrorPath(for: other)), "no mirror of a repository on this machine")
+        }
     }
 
     @Test func unreachableAndMissingRepositories() async throws {
@@ -284,7 +308,9 @@ struct MirrorCacheTests {
     @Test func damagedMirrorsAreRebuiltOnlineAndNamedOffline() async throws {
         let world = try World()
         defer { world.scratch.remove() }
-        let url = try GitURL(world.bare)
+        let http = try SmartHTTPServer(root: world.served)
+        defer { http.stop() }
+        let url = try GitURL(http.url(for: "app.git"))
         let cache = try world.cache()
         _ = try await cache.resolve(url, .defaultBranch)
         let mirror = cache.mirrorPath(for: url)
@@ -292,7 +318,7 @@ struct MirrorCacheTests {
             try FileManager.default.removeItem(atPath: mirror + "/objects/pack/" + pack)
         }
         let offlineError = await expectError(.corruptMirror) { () throws(GitSourceError) in _ = try await world.cache(offline: true).resolve(url, .branch("main")) }
-        #expect(offlineError?.description.hasPrefix("\(world.bare) (branch main): the cached mirror is damaged") == true)
+        #expect(offlineError?.description.hasPrefix("\(url.redacted) (branch main): the cached mirror is damaged") == true, "\(String(describing: offlineError))")
         let rebuilt = try world.cache()
         #expect(try await rebuilt.resolve(url, .branch("main")).hex == world.second)
         #expect(await rebuilt.downloaded == [url.key])

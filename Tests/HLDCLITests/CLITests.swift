@@ -43,10 +43,11 @@ import TestSupport
         let result = try run(["version"])
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3)
+        #expect(lines.count == 4)
         #expect(lines[0].hasPrefix("hld 0."))
         #expect(lines[1].hasPrefix("libyaml 0.2."))
         #expect(lines[2].hasPrefix("libgit2 1."))
+        #expect(lines[3].hasPrefix("git fetches: shallow, only the refs needed") || lines[3].hasPrefix("git fetches: full mirrors ("), "\(lines)")
     }
 
     @Test func fmtRewritesManifestsCanonically() throws {

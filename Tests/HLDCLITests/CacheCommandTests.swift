@@ -83,6 +83,8 @@ import TestSupport
     @Test func infoMatchesTheFilesOnDisk() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
+        let daemon = try ExampleCopy.serve(cluster: cluster)
+        defer { daemon.stop() }
         let cache = scratch.appending("cache").path
         try materialize(cluster, cache)
         let info = try info(cluster, cache)
@@ -142,6 +144,8 @@ import TestSupport
     @Test func entriesAnotherProcessHoldsAreSkipped() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
+        let daemon = try ExampleCopy.serve(cluster: cluster)
+        defer { daemon.stop() }
         let cache = scratch.appending("cache").path
         try materialize(cluster, cache)
         let tree = try #require(Self.entryNames(cache + "/git/trees-v2", suffix: "").first)
@@ -172,6 +176,8 @@ import TestSupport
     @Test func whatTheLockPinsIsKeptAndFrozenRunsFromIt() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
+        let daemon = try ExampleCopy.serve(cluster: cluster)
+        defer { daemon.stop() }
         let helmHome = scratch.appending("helm").path
         let helmEnvironment = Self.environment.merging(["HELM_CACHE_HOME": helmHome, "HELM_CONFIG_HOME": helmHome, "HELM_DATA_HOME": helmHome]) { $1 }
         let helm = try findHelm()
@@ -224,6 +230,7 @@ import TestSupport
         #expect(kept.entries == 2 + roots.count + 1, "\(kept.kinds)")
 
         server.stop()
+        daemon.stop()
         try FileManager.default.moveItem(atPath: repos, toPath: repos + "-gone")
         try FileManager.default.removeItem(atPath: cluster + "/generated")
         try materialize(cluster, cache, ["--frozen"])

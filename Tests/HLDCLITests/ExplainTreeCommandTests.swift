@@ -180,15 +180,21 @@ import TestSupport
 
     @Test func globalOptionsBeforeTheSubcommand() throws {
         let fixture = try MixedTreeFixture()
+        // The git component over git:// (a local path is read in place, offline or not).
+        let daemon = try GitDaemon(root: URL(fileURLWithPath: fixture.served).deletingLastPathComponent())
+        defer { daemon.stop() }
+        let environment = Self.environment.merging(["HLD_MIRRORS": "\(fixture.served)=\(daemon.url(for: "apps.git"))"]) { $1 }
         let result = try ChildProcess.run(hldBinary.path, ["-C", fixture.root, "--offline", "tree", "prod", "--cache-dir", fixture.scratch.appending("cache").path],
-                                          environment: Self.environment)
+                                          environment: environment)
         // Offline with an empty cache: the git component cannot be fetched.
         #expect(result.termination == .exited(1))
         #expect(result.stderr.contains("offline"), "\(result.stderr)")
-        let online = try hld(["tree", "prod"], in: fixture)
-        #expect(online.succeeded)
+        let online = try ChildProcess.run(hldBinary.path, ["-C", fixture.root, "tree", "prod", "--cache-dir", fixture.scratch.appending("cache").path],
+                                          environment: environment)
+        #expect(online.succeeded, "\(online.stderr)")
+        daemon.stop()
         let offline = try ChildProcess.run(hldBinary.path, ["--offline", "-C", fixture.root, "tree", "--cache-dir", fixture.scratch.appending("cache").path, "prod"],
-                                           environment: Self.environment)
+                                           environment: environment)
         #expect(offline.succeeded, "\(offline.stderr)")
         #expect(offline.stdout == online.stdout)
     }

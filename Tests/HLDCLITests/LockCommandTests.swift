@@ -161,6 +161,9 @@ import TestSupport
     @Test func frozenUsesOnlyTheCache() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }
+        // The app repositories over git://, not read in place: the cache is what is tested.
+        let daemon = try ExampleCopy.serve(cluster: cluster)
+        defer { daemon.stop() }
         let cache = scratch.appending("cache")
         #expect(try hld(["lock"], in: cluster, cache: cache).succeeded)
         // An empty cache: frozen names what is missing and writes nothing.
@@ -168,8 +171,8 @@ import TestSupport
         #expect(empty.termination == .exited(1))
         #expect(empty.stderr.contains("not in the cache"), "\(empty.stderr)")
         #expect(!FileManager.default.fileExists(atPath: cluster + "/generated"))
-        // With the repositories gone, the locked commits still come from the cache.
-        try FileManager.default.removeItem(at: URL(fileURLWithPath: cluster).deletingLastPathComponent().appendingPathComponent(".repos"))
+        // With the server gone, the locked commits still come from the cache.
+        daemon.stop()
         let frozen = try hld(["materialize", "--frozen", "--all"], in: cluster, cache: cache)
         #expect(frozen.succeeded, "\(frozen.stderr)")
         #expect(FileManager.default.fileExists(atPath: cluster + "/generated/prod/cat/cat.yaml"))

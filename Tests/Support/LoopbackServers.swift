@@ -884,6 +884,21 @@ package enum ExampleCopy {
         guard setup.succeeded else { throw LoopbackServerError("hld-examples/setup failed: \(setup.stderr)") }
         return (scratch, copy.appendingPathComponent("cluster").path)
     }
+
+    /// Serves the copy's app repositories (`.repos`) with git daemon and points the mirror
+    /// rule of its hld.yaml there: fetched over the network instead of read in place, so a
+    /// test can stop the server and see what the cache alone does.
+    package static func serve(cluster: String) throws -> GitDaemon {
+        let repos = URL(fileURLWithPath: cluster).deletingLastPathComponent().appendingPathComponent(".repos")
+        let daemon = try GitDaemon(root: repos)
+        let file = cluster + "/hld.yaml"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let rule = "https://git.example.com/pets/: ../.repos/"
+        guard text.contains(rule) else { throw LoopbackServerError("\(file) has no line \(rule)") }
+        try text.replacingOccurrences(of: rule, with: "https://git.example.com/pets/: \(daemon.url(for: ""))")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        return daemon
+    }
 }
 
 /// Every regular file under `root` (relative path → bytes), for comparing output trees.
@@ -895,6 +910,14 @@ package func fileContents(under root: String) throws -> [String: Data] {
         if !isDirectory.boolValue { result[path] = FileManager.default.contents(atPath: root + "/" + path) }
     }
     return result
+}
+
+/// Runs blocking work (child processes, servers starting) on a thread of its own, so a
+/// test never holds one of the few threads Swift Testing runs every other test on.
+package func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
 }
 
 /// The `hld` built next to the test bundle (or `$HLD_BINARY`).
