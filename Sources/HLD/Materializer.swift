@@ -99,13 +99,23 @@ public enum Materializer {
 
     private static func render(_ context: Context) async throws(HLDError) -> Materialization {
         defer { context.removeScratch() }
-        let (resolved, files) = try await context.reporting { () async throws(HLDError) in
-            let resolved = try await context.resolve()
-            let workspace = try HookWorkspace(for: resolved)
-            defer { workspace.remove() }
-            let rendered = try await context.render(workspace.tree)
-            return (resolved, try OutputLayout.files(rendered))
+        // Renders start as their sources arrive; the render stage takes them in tree order.
+        let ahead = RenderAhead(generators: context.generators, limiter: context.limiter)
+        let outcome: Result<(ResolvedComponent, [RenderedFile]), HLDError>
+        do throws(HLDError) {
+            outcome = .success(try await context.reporting { () async throws(HLDError) in
+                let resolved = try await context.resolve(renderingAhead: ahead)
+                let workspace = try HookWorkspace(for: resolved)
+                defer { workspace.remove() }
+                let rendered = try await context.render(workspace.tree, ahead: ahead)
+                return (resolved, try OutputLayout.files(rendered))
+            })
+        } catch {
+            outcome = .failure(error)
         }
+        // Before the scratch directory goes: no render may still be running.
+        await ahead.finish()
+        let (resolved, files) = try outcome.get()
         let statistics = context.fetcher.network.statistics
         statistics.setGitTransfers(await context.fetcher.gitDownloads())
         return Materialization(environmentName: context.environmentName, files: files, tree: resolved, diagnostics: try context.finish(),
@@ -307,15 +317,18 @@ public enum Materializer {
             }
         }
 
-        /// The resolve stage and the checks on its result, for a run that runs hooks.
-        func resolve() async throws(HLDError) -> ResolvedComponent {
-            let resolved = try await resolveTree()
+        /// The resolve stage and the checks on its result, for a run that runs hooks;
+        /// `renderingAhead`: components start rendering there as their sources are pinned.
+        func resolve(renderingAhead: RenderAhead? = nil) async throws(HLDError) -> ResolvedComponent {
+            let resolved = try await resolveTree(renderingAhead: renderingAhead)
             try Generators.checkHooks(in: resolved, allowed: options.allowHooks)
             return resolved
         }
 
         /// The resolve stage and the warnings about its result.
-        func resolveTree() async throws(HLDError) -> ResolvedComponent {
+        func resolveTree(renderingAhead: RenderAhead? = nil) async throws(HLDError) -> ResolvedComponent {
+            var resolver = self.resolver
+            resolver.renderAhead = renderingAhead
             let resolved = try await resolver.resolve()
             try resolver.locked?.checkNoStaleEntries()
             warnAboutUnusedEnvironments(in: resolved)
@@ -363,16 +376,21 @@ public enum Materializer {
 
         /// Renders the tree: a parent (hooks, generator) before its children, siblings
         /// concurrently; the result is in definition order whatever finishes first.
-        func render(_ tree: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
+        func render(_ tree: ResolvedComponent, ahead: RenderAhead? = nil) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
             let generators = self.generators
             let limiter = self.limiter
             @Sendable func renderSubtree(_ component: ResolvedComponent) async throws(HLDError) -> [(ResolvedComponent, [RenderedDocument])] {
                 let generators = generators.scoped(to: component)
-                let documents = try await limiter.run { () async throws(HLDError) in
-                    try await generators.runHooks(.beforeGenerate, for: component)
-                    let documents = try await generators.render(component)
-                    try await generators.runHooks(.afterGenerate, for: component)
-                    return documents
+                let documents: [RenderedDocument]
+                if let early = await ahead?.take(component) {
+                    documents = try early.get()
+                } else {
+                    documents = try await limiter.run { () async throws(HLDError) in
+                        try await generators.runHooks(.beforeGenerate, for: component)
+                        let documents = try await generators.render(component)
+                        try await generators.runHooks(.afterGenerate, for: component)
+                        return documents
+                    }
                 }
                 // Siblings render concurrently; every failure is reported, in tree order.
                 let children = await withTaskGroup(of: (Int, Result<[(ResolvedComponent, [RenderedDocument])], HLDError>).self) { group in

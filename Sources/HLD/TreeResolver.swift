@@ -17,6 +17,18 @@ struct TreeResolver: Sendable {
     var configRoot: (from: String, to: String)? = nil
     /// `--locked`: the pins every source must resolve to.
     var locked: LockedPins? = nil
+    /// Where components whose sources are pinned start rendering while the rest of the
+    /// tree resolves (the render stage of `materialize`); nil: nothing starts early.
+    var renderAhead: RenderAhead? = nil
+    /// A component above the ones this resolver reaches has hooks (they run before the
+    /// render of everything below, so nothing below starts early).
+    private(set) var hooksAbove = false
+
+    /// Hands a pinned component on to start rendering, when nothing must run before it.
+    private func pinned(_ component: ResolvedComponent) {
+        guard let renderAhead, !hooksAbove, component.definition.hooks.isEmpty else { return }
+        renderAhead.start(component)
+    }
 
     func resolve() async throws(HLDError) -> ResolvedComponent {
         guard let file = ComponentFile.find(in: root, diagnostics: diagnostics) else {
@@ -45,6 +57,7 @@ struct TreeResolver: Sendable {
             component.logicalPath = [definition.name]
         }
         try await pin(&component)
+        pinned(component)
         try await resolveSubcomponents(of: &component, ancestors: [identity(component.directory)])
         return component
     }
@@ -77,6 +90,7 @@ struct TreeResolver: Sendable {
             for (index, entry) in entries.enumerated() {
                 // The child's messages belong to it: tree order, whatever finishes first.
                 var resolver = self
+                resolver.hooksAbove = hooksAbove || !component.definition.hooks.isEmpty
                 resolver.diagnostics = diagnostics.scoped(to: component.position + [index], component: (component.folder + [entry.name]).joined(separator: "/"))
                 resolver.pinning.diagnostics = resolver.diagnostics
                 group.addTask {
@@ -138,6 +152,7 @@ struct TreeResolver: Sendable {
             inline.position = position
             inline.logicalPath = parent.logicalPath + [entry.name]
             try await pin(&inline)
+            pinned(inline)
             try await resolveSubcomponents(of: &inline, ancestors: ancestors)
             return inline
         }
@@ -171,6 +186,7 @@ struct TreeResolver: Sendable {
         component.position = position
         component.logicalPath = logicalPath
         try await pin(&component)
+        pinned(component)
         try await resolveSubcomponents(of: &component, ancestors: ancestors + [id])
         return component
     }

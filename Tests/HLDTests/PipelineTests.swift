@@ -106,6 +106,34 @@ import YAML
         #expect(offline.resources["app.yaml"]?.contains("Deployment/app-db") == true, "the repository chart's vendored dependency")
     }
 
+    /// No barrier between fetching and rendering: a component renders as soon as its own
+    /// sources are in. The server holds the http manifest back until a `helm template` has
+    /// started, which only a render that does not wait for the whole resolve can do.
+    @Test func aRenderStartsWhileAnotherSourceIsStillBeingFetched() async throws {
+        let fixture = try HLDFixture([
+            "component.yaml": "name: cluster\nsubcomponents:\n- {name: chart, type: helm, path: ./chart}\n- {name: manifest, type: static, method: http, source: URL}\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+            "chart/templates/cm.yaml": manifest("ConfigMap", "{{ .Release.Name }}-chart"),
+        ])
+        let files = fixture.scratch.appending("http")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        try manifest("ConfigMap", "late").write(to: files.appendingPathComponent("late.yaml"), atomically: true, encoding: .utf8)
+        let gate = fixture.scratch.appending("helm-template-started")
+        let server = try StaticFileServer(root: files, gate: gate)
+        defer { server.stop() }
+        let component = try String(contentsOfFile: fixture.root + "/component.yaml", encoding: .utf8)
+        try fixture.write(["component.yaml": component.replacingOccurrences(of: "source: URL", with: "source: \"\(server.url(for: "late.yaml"))\"")])
+        // A helm that says when a render begins (`helm version` and the like do not count).
+        let helm = fixture.scratch.appending("helm").path
+        try "#!/bin/sh\n[ \"$1\" = template ] && touch '\(gate.path)'\nexec '\(try findHelm())' \"$@\"\n".write(toFile: helm, atomically: true, encoding: .utf8)
+        chmod(helm, 0o755)
+        var options = fixture.options([], jobs: 2)
+        options.helmPath = helm
+        let output = try await Materializer.render(options)
+        #expect(output.resources == ["chart.yaml": ["ConfigMap/chart-chart"], "manifest.yaml": ["ConfigMap/late"]])
+        #expect(!FileManager.default.fileExists(atPath: gate.path + ".timed-out"), "the manifest was fetched only after waiting for helm: renders waited for every fetch")
+    }
+
     @Test func oneLimiterRendersAGitChartAndAnHttpManifestWithOneJob() async throws {
         let world = try World()
         let output = try await Materializer.render(world.options(jobs: 1))

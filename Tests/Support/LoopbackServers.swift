@@ -815,7 +815,9 @@ package final class StaticFileServer: Sendable {
     package let process: ChildProcess
     private let scratch: TemporaryDirectory
 
-    package init(root: URL, startupTimeout: Duration = .seconds(10)) throws {
+    /// `gate`: every request waits until that file exists (at most 30 s; a request that
+    /// waited that long leaves `<gate>.timed-out` behind), so a test can order events.
+    package init(root: URL, gate: URL? = nil, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-http")
         // The server exits by itself when the test process dies without stopping it.
         let script = """
@@ -826,14 +828,24 @@ package final class StaticFileServer: Sendable {
                     time.sleep(0.25)
                 os._exit(0)
             threading.Thread(target=watch, daemon=True).start()
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+            gate = sys.argv[2] if len(sys.argv) > 2 else None
+            class Handler(http.server.SimpleHTTPRequestHandler):
+                def do_GET(self):
+                    if gate:
+                        deadline = time.time() + 30
+                        while not os.path.exists(gate) and time.time() < deadline:
+                            time.sleep(0.02)
+                        if not os.path.exists(gate):
+                            open(gate + ".timed-out", "w").close()
+                    super().do_GET()
+            handler = functools.partial(Handler, directory=sys.argv[1])
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
             print("PORT", server.server_address[1], flush=True)
             server.serve_forever()
             """
         var environment = GitCLI.environment(home: scratch.url)
         environment["PYTHONUNBUFFERED"] = "1"
-        let child = try ChildProcess(executable: "python3", arguments: ["-c", script, root.path], environment: environment,
+        let child = try ChildProcess(executable: "python3", arguments: ["-c", script, root.path] + (gate.map { [$0.path] } ?? []), environment: environment,
                                      stderrPath: scratch.appending("http.log").path)
         let line = try child.readLine(timeout: startupTimeout)
         guard let line, line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
