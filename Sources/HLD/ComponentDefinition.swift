@@ -124,7 +124,7 @@ enum ComponentFile {
                 if let suggestion = Spelling.suggestion(for: rawKey, among: knownKeys) {
                     throw HLDError(at(pair.key), "unknown field \(rawKey) (did you mean \(suggestion)?)")
                 }
-                diagnostics.warning("\(at(pair.key)): unknown field \(rawKey) is ignored")
+                diagnostics.warning("\(at(pair.key)): unknown field \(rawKey) is ignored", at: at(pair.key))
                 continue
             }
             fields[key] = pair.value
@@ -156,7 +156,7 @@ enum ComponentFile {
             guard let parsed = ComponentType(rawValue: raw) else {
                 throw HLDError(locations["generator"] ?? at(node), "unknown generator \"\(raw)\" (expected one of: \(ComponentType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            diagnostics.warning("\(locations["generator"] ?? at(node)): generator is deprecated; use type: \(raw)")
+            diagnostics.warning("\(locations["generator"] ?? at(node)): generator is deprecated; use type: \(raw)", at: locations["generator"] ?? at(node))
             type = parsed
         }
         var method = SourceMethod.local
@@ -167,7 +167,7 @@ enum ComponentFile {
             method = parsed
         }
         if fields["repositories"] != nil {
-            diagnostics.warning("\(locations["repositories"] ?? at(node)): repositories is deprecated and ignored")
+            diagnostics.warning("\(locations["repositories"] ?? at(node)): repositories is deprecated and ignored", at: locations["repositories"] ?? at(node))
         }
 
         var hooks: [HookPhase: [String]] = [:]
@@ -179,7 +179,7 @@ enum ComponentFile {
                     if let name = pair.key.scalarText, let suggestion = Spelling.suggestion(for: name, among: phases) {
                         throw HLDError(at(pair.key), "unknown hook \(name) (did you mean \(suggestion)?)")
                     }
-                    diagnostics.warning("\(at(pair.key)): unknown hook \(pair.key.scalarText ?? "?") is ignored (known: \(HookPhase.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    diagnostics.warning("\(at(pair.key)): unknown hook \(pair.key.scalarText ?? "?") is ignored (known: \(HookPhase.allCases.map(\.rawValue).joined(separator: ", ")))", at: at(pair.key))
                     continue
                 }
                 if pair.value.isNull { continue }

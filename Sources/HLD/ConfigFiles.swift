@@ -64,7 +64,7 @@ enum ConfigFiles {
                 if let suggestion = Spelling.suggestion(for: key, among: structKeys) {
                     throw HLDError(at(pair.key), "unknown key \(name) (did you mean \(suggestion)?)")
                 }
-                diagnostics.warning("\(at(pair.key)): unknown key \(name) is ignored (config values go under config:)")
+                diagnostics.warning("\(at(pair.key)): unknown key \(name) is ignored (config values go under config:)", at: at(pair.key))
                 continue
             }
             if value.isNull { continue }
@@ -134,7 +134,8 @@ extension ConfigFiles {
             let key = "\(path)subcomponents.\(name)"
             guard names.contains(name) else {
                 let hint = names.isEmpty ? " (it has no subcomponents)" : Spelling.hint(for: name, among: names)
-                diagnostics.warning("\(file):\(entry.key.mark): \(key) names no subcomponent of \(component.componentPath)\(hint); its settings are not used")
+                diagnostics.warning("\(file):\(entry.key.mark): \(key) names no subcomponent of \(component.componentPath)\(hint); its settings are not used",
+                                    at: SourceLocation(file: file, line: entry.key.mark.line, column: entry.key.mark.column))
                 continue
             }
             // A disabled subcomponent was not resolved: nothing below it to check.

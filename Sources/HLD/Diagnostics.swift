@@ -8,15 +8,19 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
 
     public var severity: Severity
     public var message: String
+    /// The file, line and column it is about, when it is about one (the message names it
+    /// too, for people).
+    public var location: SourceLocation?
     /// The component it is about (its path in the tree), when it is about one.
     public var component: String?
     /// Where in the tree it was reported: child indexes from the root, so sorting by it
     /// is tree order.
     public var position: [Int]
 
-    public init(severity: Severity = .warning, message: String, component: String? = nil, position: [Int] = []) {
+    public init(severity: Severity = .warning, message: String, location: SourceLocation? = nil, component: String? = nil, position: [Int] = []) {
         self.severity = severity
         self.message = message
+        self.location = location
         self.component = component
         self.position = position
     }
@@ -28,6 +32,8 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
 /// how to show them; the library never prints.
 public protocol DiagnosticsSink: Sendable {
     func warning(_ message: String)
+    /// A warning about the place `location` (which `message` names for people).
+    func warning(_ message: String, at location: SourceLocation?)
     func progress(_ message: String)
     /// A sink whose warnings belong to the component `component` at `position` in the tree.
     func scoped(to position: [Int], component: String?) -> any DiagnosticsSink
@@ -35,6 +41,7 @@ public protocol DiagnosticsSink: Sendable {
 
 extension DiagnosticsSink {
     public func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { self }
+    public func warning(_ message: String, at location: SourceLocation?) { warning(message) }
 }
 
 /// Keeps every diagnostic, for tests and for callers that print at the end.
@@ -69,6 +76,7 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
     }
 
     func warning(_ message: String) { add(Diagnostic(message: message)) }
+    func warning(_ message: String, at location: SourceLocation?) { add(Diagnostic(message: message, location: location)) }
     func progress(_ message: String) { base.progress(message) }
     func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { Scoped(owner: self, position: position, component: component) }
 
@@ -103,6 +111,9 @@ final class OrderedDiagnostics: DiagnosticsSink, @unchecked Sendable {
         let component: String?
 
         func warning(_ message: String) { owner.add(Diagnostic(message: message, component: component, position: position)) }
+        func warning(_ message: String, at location: SourceLocation?) {
+            owner.add(Diagnostic(message: message, location: location, component: component, position: position))
+        }
         func progress(_ message: String) { owner.progress(message) }
         func scoped(to position: [Int], component: String?) -> any DiagnosticsSink { Scoped(owner: owner, position: position, component: component) }
     }
@@ -166,11 +177,15 @@ public struct HLDError: Error, Sendable, Equatable, Codable, CustomStringConvert
     /// The component's path in the tree (`infra/jaeger`).
     public var component: String?
     public var message: String
+    /// What failed underneath, as that layer said it (libgit2 through the git cache, an
+    /// HTTP client, helm's or a hook's exit, a file system call); the message includes
+    /// it for people, this keeps it apart for programs (`--format json`).
+    public var cause: String?
     /// Further failures reported with this one, in tree order.
     public var others: [HLDError] = []
 
     // `others` is not encoded: a report lists `all` instead.
-    private enum CodingKeys: String, CodingKey { case kind, location, component, message }
+    private enum CodingKeys: String, CodingKey { case kind, location, component, message, cause }
 
     public init(_ message: String) {
         self.init(kind: .other, location: nil, component: nil, message)
@@ -202,6 +217,13 @@ public struct HLDError: Error, Sendable, Equatable, Codable, CustomStringConvert
         let prefix = location.map { "\($0): " } ?? ""
         let text = error.description
         self.init(kind: .definition, location: location, component: nil, text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text)
+    }
+
+    /// The same error with `error` as its underlying cause.
+    func caused(by error: any Error) -> HLDError {
+        var copy = self
+        copy.cause = "\(error)"
+        return copy
     }
 
     /// The same error as another kind.

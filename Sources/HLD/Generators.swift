@@ -107,7 +107,7 @@ struct Generators: Sendable {
             do {
                 _ = try await runner.checked(invocation)
             } catch {
-                throw HLDError(component.definition.location(of: "hooks"), component: component.componentPath, "\(phase.rawValue) hook failed: \(error)").kind(.render)
+                throw HLDError(component.definition.location(of: "hooks"), component: component.componentPath, "\(phase.rawValue) hook failed: \(error)").kind(.render).caused(by: error)
             }
         }
     }

@@ -93,7 +93,7 @@ public enum GitOpsOutput {
                     outcome = try Committer.commit(plan.updates, repository: localPath(target, options: options), branch: plan.branch, message: message, author: target.author)
                 }
             } catch {
-                throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output)
+                throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output).caused(by: error)
             }
             commits.append(GitOpsCommit(branch: plan.branch, environments: plan.materializations.map(\.environmentName),
                                         paths: plan.updates.map(\.path), outcome: outcome))
@@ -125,7 +125,7 @@ public enum GitOpsOutput {
                 }
             }
         } catch {
-            throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output)
+            throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output).caused(by: error)
         }
         return result
     }
@@ -153,7 +153,7 @@ public enum GitOpsOutput {
         } catch let error as HLDError {
             throw error
         } catch {
-            throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output)
+            throw HLDError("--into \(GitURL.redact(target.location)): \(error)").kind(.output).caused(by: error)
         }
     }
 

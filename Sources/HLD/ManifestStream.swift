@@ -40,7 +40,8 @@ enum ManifestStream {
             let place = origin.helmTemplates
                 ? "\(template ?? "helm's output") (lines \(duplicate.first.line) and \(duplicate.second.line) of helm's output)"
                 : "\(origin.file) (lines \(duplicate.first.line) and \(duplicate.second.line))"
-            diagnostics.warning("\(origin.component): duplicate key \(duplicate.dottedPath) in \(place); the last value is used, as in the cluster")
+            diagnostics.warning("\(origin.component): duplicate key \(duplicate.dottedPath) in \(place); the last value is used, as in the cluster",
+                                at: origin.helmTemplates ? nil : SourceLocation(file: origin.file, line: duplicate.second.line, column: duplicate.second.column))
         }
         return documents
     }
@@ -54,7 +55,8 @@ extension ManifestStream {
         let reader = DocumentReader(bytes: bytes, file: file, duplicateKeys: .lastWins)
         let node = try reader.next() ?? .null
         for duplicate in reader.duplicates {
-            diagnostics.warning("\(component): duplicate key \(duplicate.dottedPath) in \(file) (lines \(duplicate.first.line) and \(duplicate.second.line)); the last value is used")
+            diagnostics.warning("\(component): duplicate key \(duplicate.dottedPath) in \(file) (lines \(duplicate.first.line) and \(duplicate.second.line)); the last value is used",
+                                at: SourceLocation(file: file, line: duplicate.second.line, column: duplicate.second.column))
         }
         return node
     }

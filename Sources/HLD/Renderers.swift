@@ -35,7 +35,7 @@ struct Renderers: Sendable {
         do {
             values = try component.config.values.yaml()
         } catch {
-            throw HLDError(component: component.componentPath, "cannot write the values: \(error)")
+            throw HLDError(component: component.componentPath, "cannot write the values: \(error)").caused(by: error)
         }
         let release = component.definition.name
         let namespace = component.config.namespace ?? "default"
@@ -52,7 +52,7 @@ struct Renderers: Sendable {
             do {
                 try Self.writePrivate(Array(values.utf8), to: valuesFile)
             } catch {
-                throw HLDError(component: component.componentPath, "cannot write the values file: \(error)")
+                throw HLDError(component: component.componentPath, "cannot write the values file: \(error)").caused(by: error)
             }
             defer { unlink(valuesFile) }
             diagnostics.progress("\(component.componentPath): helm template (\(tool.version))")
@@ -64,7 +64,7 @@ struct Renderers: Sendable {
             do {
                 result = try await runner.checked(invocation)
             } catch {
-                throw HLDError(component.definition.location, component: component.componentPath, "helm failed: \(error)").kind(.render)
+                throw HLDError(component.definition.location, component: component.componentPath, "helm failed: \(error)").kind(.render).caused(by: error)
             }
             for line in result.standardError.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 diagnostics.warning("\(component.componentPath): helm: \(line)")
@@ -124,7 +124,7 @@ struct Renderers: Sendable {
                 }
             }
         } catch {
-            throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)")
+            throw HLDError(component: component.componentPath, "cannot assemble the chart's dependencies: \(error)").caused(by: error)
         }
         store.use(entry)
         return Chart(reference: entry.path, contentKey: "assembled:" + entry.name)
@@ -187,7 +187,7 @@ struct Renderers: Sendable {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
                     try Self.writePrivate(Array(overlay.utf8), to: directory + "/kustomization.yaml")
                 } catch {
-                    throw HLDError(component: component.componentPath, "cannot write the overlay: \(error)")
+                    throw HLDError(component: component.componentPath, "cannot write the overlay: \(error)").caused(by: error)
                 }
             }
             defer { if let cleanup { try? FileManager.default.removeItem(atPath: cleanup) } }
@@ -196,7 +196,7 @@ struct Renderers: Sendable {
             do {
                 output = try await runner.checked(invocation).standardOutput
             } catch {
-                throw HLDError(definition.location, component: component.componentPath, "kustomize failed: \(error)").kind(.render)
+                throw HLDError(definition.location, component: component.componentPath, "kustomize failed: \(error)").kind(.render).caused(by: error)
             }
             cache.store(key, output)
         }

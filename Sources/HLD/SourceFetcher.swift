@@ -52,7 +52,7 @@ final class SourceFetcher: Sendable {
         do {
             url = try GitURL(source)
         } catch {
-            throw HLDError(locate("source"), "subcomponent \(entry.name): \(error.detail)").kind(.source)
+            throw HLDError(locate("source"), "subcomponent \(entry.name): \(error.detail)").kind(.source).caused(by: error)
         }
         let ref = GitRef(branch: config.branch ?? entry.branch, version: config.version ?? entry.version)
         let path = entry.path ?? ""
@@ -83,7 +83,7 @@ final class SourceFetcher: Sendable {
             case .pathNotFound, .pathEscapes, .notADirectory: setting = "path"
             default: setting = "source"
             }
-            throw HLDError(locate(setting), "subcomponent \(entry.name): \(error)").kind(.source)
+            throw HLDError(locate(setting), "subcomponent \(entry.name): \(error)").kind(.source).caused(by: error)
         }
     }
 
@@ -114,7 +114,7 @@ final class SourceFetcher: Sendable {
         do {
             (status, data) = try await network.get(urlString, what: shown)
         } catch {
-            throw HLDError(location, component: component, "\(error.description)").kind(.source)
+            throw HLDError(location, component: component, "\(error.description)").kind(.source).caused(by: error)
         }
         guard (200..<300).contains(status) else {
             throw HLDError(location, component: component, "downloading \(shown) returned HTTP status \(status)").kind(.source)
@@ -124,7 +124,7 @@ final class SourceFetcher: Sendable {
             hash = try store.put(.httpObjects, [UInt8](data))
             try store.setRecord(.httpURLs, key: urlString, Array(hash.utf8))
         } catch {
-            throw HLDError("cannot store \(shown) in the cache: \(error)").kind(.source)
+            throw HLDError("cannot store \(shown) in the cache: \(error)").kind(.source).caused(by: error)
         }
         if let pinned, pinned != hash {
             throw HLDError(location, component: component, "\(shown) now serves content with sha256 \(hash.prefix(12)), and hld.lock pins \(pinned.prefix(12)): the manifest changed since the lock was written; run hld lock to take the new content").kind(.source)
@@ -176,7 +176,7 @@ private actor MirrorCacheHolder {
             instance = created
             return created
         } catch {
-            throw HLDError("\(error)")
+            throw HLDError("\(error)").caused(by: error)
         }
     }
 }

@@ -152,7 +152,7 @@ struct SourceResolver: Sendable {
         do {
             archive = try await fetcher.registries.archive(reference: reference, version: wanted)
         } catch {
-            throw HLDError(component.location(ofSetting: "version"), component: component.componentPath, "\(error.description)").kind(.source)
+            throw HLDError(component.location(ofSetting: "version"), component: component.componentPath, "\(error.description)").kind(.source).caused(by: error)
         }
         if let pinned, let locked, archive.digest != pinned.digest {
             throw locked.mismatch("chart \(shown) \(pinned.version) now has layer digest \(archive.digest.prefix(12)), not \(pinned.digest.prefix(12))")
@@ -172,7 +172,7 @@ struct SourceResolver: Sendable {
                                                           component: component.componentPath, diagnostics: diagnostics)
                 declared += node["dependencies"]?.sequence ?? []
             } catch {
-                throw HLDError(component: component.componentPath, "\(error.description)").kind(.source)
+                throw HLDError(component: component.componentPath, "\(error.description)").kind(.source).caused(by: error)
             }
         }
         let vendored = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/charts")) ?? []

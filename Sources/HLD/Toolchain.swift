@@ -87,7 +87,7 @@ actor Toolchain {
             do {
                 output = try await runner.checked(ProcessInvocation(executable: executable, arguments: ["version", "--short"]))
             } catch {
-                return .failure(HLDError("cannot read its version: \(error)"))
+                return .failure(HLDError("cannot read its version: \(error)").caused(by: error))
             }
             version = String(decoding: output.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             versions.store(executable, version)
@@ -119,7 +119,7 @@ actor Toolchain {
             do {
                 output = try await runner.checked(invocation)
             } catch {
-                return .failure(HLDError("cannot read the version of \(executable): \(error)"))
+                return .failure(HLDError("cannot read the version of \(executable): \(error)").caused(by: error))
             }
             version = String(decoding: output.standardOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if isKubectl, let node = try? Node.document(in: version, format: .json) {

@@ -16,7 +16,8 @@ import TestSupport
 
     @Test func twoProcessesRacingOnAChartArchiveAndARenderShareOneDownload() throws {
         let scratch = try TemporaryDirectory(prefix: "hld-race")
-        let helm = try ChildProcess.resolve("helm", environment: Self.environment)
+        // The helm of the run ($HLD_HELM in the Helm 4 pass), for packaging and for hld.
+        let helm = try findHelm()
         let helmEnvironment = Self.environment.merging(["HELM_CACHE_HOME": scratch.appending("h").path, "HELM_CONFIG_HOME": scratch.appending("h").path,
                                                         "HELM_DATA_HOME": scratch.appending("h").path]) { $1 }
         // A chart big enough that a download takes a moment.
@@ -44,7 +45,8 @@ import TestSupport
         }
         let cache = scratch.appending("cache").path
         let children = try projects.map { project in
-            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", project.path, "--cache-dir", cache], environment: Self.environment,
+            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", project.path, "--cache-dir", cache],
+                             environment: Self.environment.merging(["HLD_HELM": helm]) { $1 },
                              stderrPath: project.appendingPathComponent("stderr.log").path)
         }
         for (child, project) in zip(children, projects) {

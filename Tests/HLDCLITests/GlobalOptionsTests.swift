@@ -26,7 +26,18 @@ import TestSupport
     static let options: [[String]] = [
         ["--jobs", "2"], ["--jobs=2"], ["--offline"], ["-v"], ["--verbose"], ["-q"], ["--quiet"], ["--strict"],
         ["--helm", "/bin/false"], ["--kustomize", "/bin/false"], ["--cache-dir", NSTemporaryDirectory() + "hld-global-cache"],
+        ["--color", "always"], ["--color=never"],
     ]
+
+    /// Other subcommands take them on either side too.
+    @Test(arguments: ["tree", "install"], options)
+    func beforeOrAfterOtherSubcommands(subcommand: String, option: [String]) throws {
+        let root = Self.project.appending("hld").path
+        let before = try hld(["-C", root] + option + [subcommand, "dev"])
+        let after = try hld([subcommand, "-C", root] + option + ["dev"])
+        #expect(before.succeeded, "\(subcommand) \(option): \(before.stderr)")
+        #expect(before.stdout == after.stdout && before.termination == after.termination)
+    }
 
     @Test(arguments: options)
     func beforeOrAfterTheSubcommandMeansTheSame(option: [String]) throws {
@@ -126,6 +137,16 @@ import TestSupport
         var noColor = Self.environment
         noColor["NO_COLOR"] = "1"
         #expect(!(try hld(["materialize", "-C", root, "--stdout"], environment: noColor)).stderr.contains("\u{1B}["))
+        // On a terminal (a pseudo-terminal from script(1)): auto colours, NO_COLOR and
+        // --color never do not.
+        let command = "\(hldBinary.path) materialize -C \(root) --stdout"
+        let terminal = try ChildProcess.run("script", ["-qec", command, "/dev/null"], environment: Self.environment)
+        #expect(terminal.stdout.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"), "\(terminal.stdout)")
+        #expect(terminal.stdout.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
+        for (arguments, environment) in [(command, noColor), (command.replacingOccurrences(of: "materialize", with: "--color never materialize"), Self.environment)] {
+            let plain = try ChildProcess.run("script", ["-qec", arguments, "/dev/null"], environment: environment)
+            #expect(plain.stdout.contains("warning: component.yaml:2:1") && !plain.stdout.contains("\u{1B}["), "\(plain.stdout)")
+        }
     }
 
     @Test func verboseNamesDisabledComponentsOnce() throws {

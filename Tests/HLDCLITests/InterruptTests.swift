@@ -21,7 +21,19 @@ import TestSupport
         let fm = FileManager.default
         try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
         let charts = 6
+        // A git component too, so an interrupt can land in a fetch or a tree export: a
+        // repository of some hundred files on git daemon, fetched anew on every other run.
+        let work = try FixtureRepository.create(at: scratch.appending("work"))
+        for index in 0..<400 {
+            try work.write("apps/web/m/f\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\(index)\ndata:\n  n: \"\(UUID().uuidString)\"\n")
+        }
+        try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
+        try work.commit("many files")
+        try work.publishBare(into: scratch.appending("served"), name: "web")
+        let daemon = try GitDaemon(root: scratch.appending("served"))
+        defer { daemon.stop() }
         var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
+        component += "- {name: web, method: git, source: \"\(daemon.url(for: "web.git"))\", path: apps/web}\n"
         for index in 0..<charts {
             component += "- {name: c\(index), type: helm, path: ./chart}\n"
         }
@@ -38,8 +50,8 @@ import TestSupport
         }
         try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
         let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
-        func start(_ extra: [String] = []) throws -> ChildProcess {
-            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"] + extra,
+        func start(cache: String = cache) throws -> ChildProcess {
+            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"],
                              environment: environment, stderrPath: scratch.appending("stderr-\(UUID().uuidString)").path)
         }
 
@@ -52,7 +64,9 @@ import TestSupport
         for run in 0..<20 {
             // A new secret each run, so every run renders (nothing from the render cache).
             try config("new-\(run)")
-            let child = try start()
+            // Every other run with an empty cache: it fetches and exports the git tree.
+            let runCache = run % 2 == 0 ? scratch.appending("cache-\(run)").path : cache
+            let child = try start(cache: runCache)
             usleep(UInt32.random(in: 0...600_000))
             kill(child.pid, run % 2 == 0 ? SIGINT : SIGTERM)
             let termination = child.waitForExit(timeout: .seconds(60))
@@ -63,7 +77,7 @@ import TestSupport
             #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination)): \(child.stderrLog())")
             if termination == .exited(128 + signal) { interrupted += 1 }
             #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
-            #expect(leftovers(under: cache).isEmpty, "run \(run): \(leftovers(under: cache))")
+            #expect(leftovers(under: runCache).isEmpty, "run \(run): \(leftovers(under: runCache))")
             #expect(leftovers(under: root + "/generated").isEmpty, "run \(run): \(leftovers(under: root + "/generated"))")
             let now = try fileContents(under: root + "/generated")
             if now != previous {

@@ -186,6 +186,19 @@ import TestSupport
         #expect(installed.succeeded)
         #expect((installReport["components"] as? [[String: Any]])?.count == components.count)
 
+        // A warning carries its file, line and column; an error its underlying cause.
+        let original = try String(contentsOfFile: cluster + "/component.yaml", encoding: .utf8)
+        try ("flavour: vanilla\n" + original).write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
+        let (_, warned) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
+        let warning = try #require((warned["diagnostics"] as? [[String: Any]])?.first { ($0["message"] as? String)?.contains("flavour") == true }, "\(warned)")
+        let location = try #require(warning["location"] as? [String: Any], "\(warning)")
+        #expect((location["file"] as? String)?.hasSuffix("component.yaml") == true && location["line"] as? Int == 1 && location["column"] as? Int == 1)
+        try (original + "  - {name: gone, method: git, source: /nonexistent/gone.git}\n").write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
+        let (_, missing) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
+        let sourceError = try #require((missing["errors"] as? [[String: Any]])?.first, "\(missing)")
+        #expect(sourceError["kind"] as? String == "source")
+        #expect((sourceError["cause"] as? String)?.contains("repository not found (no such directory /nonexistent/gone.git)") == true, "\(sourceError)")
+
         try "name: [broken\n".write(toFile: cluster + "/component.yaml", atomically: true, encoding: .utf8)
         let (failed, failure) = try json(["materialize", "-C", cluster, "--format", "json", "prod"])
         #expect(failed.termination == .exited(1))
