@@ -18,6 +18,18 @@ import YAML
 
         init() throws {
             charts = try ChartRepositoryFixture()
+            // A repository chart with a dependency from a repository, as published charts
+            // are: declared with its repository and packaged into charts/ (helm package
+            // refuses a chart whose declared dependencies are missing there).
+            let suite = charts.charts.appendingPathComponent("suite")
+            try FileManager.default.createDirectory(at: suite.appendingPathComponent("templates"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: suite.appendingPathComponent("charts"), withIntermediateDirectories: true)
+            try "apiVersion: v2\nname: suite\nversion: 1.0.0\ndependencies:\n- name: db\n  version: \"~0.1\"\n  repository: \(charts.url)\n"
+                .write(to: suite.appendingPathComponent("Chart.yaml"), atomically: true, encoding: .utf8)
+            try manifest("ConfigMap", "{{ .Release.Name }}-suite").write(to: suite.appendingPathComponent("templates/cm.yaml"), atomically: true, encoding: .utf8)
+            try FileManager.default.copyItem(at: charts.repository.appendingPathComponent("db-0.1.0.tgz"), to: suite.appendingPathComponent("charts/db-0.1.0.tgz"))
+            try charts.runHelm(["package", suite.path, "--destination", charts.repository.path])
+            try charts.runHelm(["repo", "index", charts.repository.path])
             fixture = try HLDFixture([:])
             let work = try FixtureRepository.create(at: fixture.scratch.appending("work"))
             try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
@@ -42,6 +54,7 @@ import YAML
                     - {name: web, method: git, source: "\(git)", path: apps/web}
                     - {name: umbrella, type: helm, method: git, source: "\(git)", path: charts/umbrella}
                     - {name: app, type: helm, method: helm, source: "\(charts.url)", path: app, version: 1.0.0}
+                    - {name: suite, type: helm, method: helm, source: "\(charts.url)", path: suite, version: 1.0.0}
                     - {name: local, type: helm, path: ./local}
                     - {name: manifest, type: static, method: http, source: "\(http.url(for: "app.yaml"))"}
                     - {name: shop, type: kustomize, method: git, source: "\(git)", path: kust}
@@ -70,6 +83,7 @@ import YAML
         // db is helm create's chart, fetched from the repository as a dependency.
         "umbrella.yaml": ["ServiceAccount/umbrella-db", "ConfigMap/umbrella-umbrella", "Service/umbrella-db", "Deployment/umbrella-db", "Pod/umbrella-db-test-connection"],
         "local.yaml": ["ServiceAccount/local-db", "ConfigMap/local-local", "Service/local-db", "Deployment/local-db", "Pod/local-db-test-connection"],
+        "suite.yaml": ["ServiceAccount/suite-db", "ConfigMap/suite-suite", "Service/suite-db", "Deployment/suite-db", "Pod/suite-db-test-connection"],
         "manifest.yaml": ["ConfigMap/from-http"],
         "shop.yaml": ["ConfigMap/shop-settings"],
     ]
@@ -92,6 +106,11 @@ import YAML
         #expect(digest.count == 64)
         #expect(pins["app"] == [.chart(repository: world.charts.url, name: "app", requested: "1.0.0", version: "1.0.0",
                                        digest: try #require(pins["app"]?.first?.digest))])
+        // The repository chart's archive carries its dependency: one pin, nothing more to fetch.
+        guard case .chart(_, "suite", "1.0.0", "1.0.0", _)? = pins["suite"]?.first, pins["suite"]?.count == 1 else {
+            Issue.record("suite: \(String(describing: pins["suite"]))")
+            return
+        }
         guard case .http(_, let content)? = pins["manifest"]?.first else {
             Issue.record("manifest has no http pin")
             return
