@@ -7,6 +7,8 @@ usage: make_cold_repos.py ROOT
   incompressible text, about 40 MB packed) holding three Helm charts under charts/, the
   way helm/charts held many; its default branch is main.
 - small0.git … small4.git: one chart each under chart/, 60 commits, a v1.0.0 tag.
+- huge.git: for the file:// case, a larger history of the same shape (6 000 commits over
+  600 data files of 8 KB, about 250 MB packed; left as fast-import packed it).
 
 Deterministic; a repository that exists is left as it is. Prints each one's packed size.
 """
@@ -43,7 +45,7 @@ def chart_files(prefix, name, rev):
     return b"".join(file_command(f"{prefix}/{path}", text.format(name=name, rev=rev).encode()) for path, text in CHART.items())
 
 
-def make(root, name, commits, charts, data_files, data_size, changes, seed):
+def make(root, name, commits, charts, data_files, data_size, changes, seed, gc=True):
     path = os.path.join(root, f"{name}.git")
     if os.path.exists(path):
         return path
@@ -70,7 +72,8 @@ def make(root, name, commits, charts, data_files, data_size, changes, seed):
         if c == commits // 2:
             out += f"reset refs/tags/v1.0.0\nfrom :{c + 1}\n\n".encode()
     subprocess.run(["git", "--git-dir", path, "fast-import", "--quiet"], input=bytes(out), check=True)
-    subprocess.run(["git", "--git-dir", path, "gc", "-q", "--aggressive"], check=True)
+    if gc:
+        subprocess.run(["git", "--git-dir", path, "gc", "-q", "--aggressive"], check=True)
     # As GitHub and GitLab allow: any commit the repository has can be fetched by id.
     subprocess.run(["git", "--git-dir", path, "config", "uploadpack.allowReachableSHA1InWant", "true"], check=True)
     return path
@@ -89,6 +92,7 @@ def main():
     repos = [make(root, "big", 4000, [(f"charts/chart{i}", f"chart{i}") for i in range(1, 4)], 400, 3400, 4, 1)]
     for i in range(5):
         repos.append(make(root, f"small{i}", 60, [("chart", f"small{i}")], 20, 1200, 2, 100 + i))
+    repos.append(make(root, "huge", 6000, [(f"charts/chart{i}", f"chart{i}") for i in range(1, 4)], 600, 8000, 6, 2, gc=False))
     for path in repos:
         print(f"{os.path.basename(path)} {packed_size(path) / 1e6:.1f} MB")
 

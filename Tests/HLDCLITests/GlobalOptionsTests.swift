@@ -149,6 +149,24 @@ import TestSupport
         }
     }
 
+    /// `-v` says of each render whether helm ran or the render cache answered.
+    @Test func verboseSaysWhetherEachComponentRenderedOrCameFromTheRenderCache() throws {
+        let root = try project([
+            "component.yaml": "name: cluster\nsubcomponents:\n- {name: web, type: helm, path: ./chart}\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+        ])
+        let cache = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("cache").path
+        let arguments = ["-v", "materialize", "-C", root, "--cache-dir", cache, "--helm", try findHelm(), "--stdout"]
+        let first = try hld(arguments)
+        #expect(first.succeeded, "\(first.stderr)")
+        #expect(first.stderr.contains("web: helm template (helm v"), "\(first.stderr)")
+        #expect(!first.stderr.contains("web: from the render cache"))
+        let second = try hld(arguments)
+        #expect(second.stderr.contains("web: from the render cache\n"), "\(second.stderr)")
+        #expect(!second.stderr.contains("web: helm template"))
+    }
+
     @Test func verboseNamesDisabledComponentsOnce() throws {
         let root = try project([
             "component.yaml": "name: cluster\nsubcomponents:\n- {name: infra, source: ./infra}\n",

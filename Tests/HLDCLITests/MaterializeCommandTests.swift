@@ -123,6 +123,32 @@ import TestSupport
         #expect(try fileContents(under: cluster + "/generated") == before)
     }
 
+    /// Typos and bad settings in config layers and hld.yaml: each an error with its exact
+    /// message, the previous output untouched.
+    @Test(arguments: [
+        ("config/prod.yaml", "    branch: prod", "    brnch: prod", "error: config/prod.yaml:4:5: unknown key subcomponents.cat.brnch (did you mean branch?)\n"),
+        ("hld.yaml", "mirrors:", "mirror:", "hld.yaml:7:1: unknown key mirror in hld.yaml (did you mean mirrors?)\n"),
+        ("config/prod.yaml", "    branch: prod", "    branch: nope",
+         "error: config/prod.yaml:4:13: subcomponent cat: https://git.example.com/pets/cat.git (branch nope): branch nope does not exist (there are: dev, prod, stage)\n"),
+        ("config/prod.yaml", "    branch: prod", "    version: 0123456789abcdef0123456789abcdef01234567",
+         "error: config/prod.yaml:4:14: subcomponent cat: https://git.example.com/pets/cat.git (version 0123456789abcdef0123456789abcdef01234567): no tag or commit 0123456789abcdef0123456789abcdef01234567\n"),
+    ])
+    func aBadSettingInAConfigLayerOrHldYamlFailsAndKeepsThePreviousOutput(file: String, from: String, to: String, message: String) throws {
+        let (scratch, cluster) = try example()
+        let cache = scratch.appending("cache")
+        #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
+        let before = try fileContents(under: cluster + "/generated")
+        let path = cluster + "/" + file
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        // The first place only (cat's; dog's line stays).
+        let range = try #require(text.range(of: from))
+        try text.replacingCharacters(in: range, with: to).write(toFile: path, atomically: true, encoding: .utf8)
+        let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+        #expect(failed.termination == .exited(1))
+        #expect(failed.stderr.hasPrefix("error: ") && failed.stderr.hasSuffix(message), "\(failed.stderr)")
+        #expect(try fileContents(under: cluster + "/generated") == before)
+    }
+
     @Test func strictFailsOnAWarningAndWritesNothing() throws {
         let (scratch, cluster) = try example()
         let cache = scratch.appending("cache")
