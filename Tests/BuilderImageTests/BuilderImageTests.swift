@@ -80,10 +80,14 @@ import TestSupport
         #expect(libraries.contains("libgit2") && libraries.contains("libyaml"), "\(libraries)")
 
         // Cold, then warm, on one cache volume. helm and kubectl are wrapped by scripts that
-        // log every start, so "no process" is counted, not inferred.
+        // log every start, so "no process" is counted, not inferred. The app repositories
+        // are served by git daemon on loopback (the container shares the host's network),
+        // so the image's libgit2 fetches them; local repositories would be read in place.
         started = clock.now
         let (scratch, cluster) = try await onOwnThread { try ExampleCopy.make() }
         defer { withExtendedLifetime(scratch) {} }
+        let daemon = try await onOwnThread { try ExampleCopy.serve(cluster: cluster) }
+        defer { daemon.stop() }
         let example = URL(fileURLWithPath: cluster).deletingLastPathComponent().path
         let probe = scratch.appending("probe")
         try FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true)
@@ -98,7 +102,7 @@ import TestSupport
         }
         let volume = try await podman.volume("warm")
         defer { podman.remove(volume: volume) }
-        let run = ["run", "--rm", "--network", "none", "-v", "\(volume):/cache", "-v", "\(example):/work", "-v", "\(probe.path):/probe",
+        let run = ["run", "--rm", "--network", "host", "-v", "\(volume):/cache", "-v", "\(example):/work", "-v", "\(probe.path):/probe",
                    "-e", "PATH=/probe:/usr/local/bin:/usr/bin:/bin", Self.image, "-v", "-C", "/work/cluster", "materialize", "--all"]
 
         let cold = try await podman.run(run)
@@ -109,7 +113,7 @@ import TestSupport
         #expect(coldStarts.contains { $0.hasPrefix("kubectl kustomize ") }, "\(coldStarts)")
         let coldSummary = try #require(RunSummary(cold.stderr), "no summary line in\n\(cold.stderr)")
         #expect(coldSummary.fetched == 2 && coldSummary.fromRenderCache < coldSummary.rendered, "\(coldSummary)")
-        #expect(ProgressLines(cold.stderr).helmTemplates > 0 && ProgressLines(cold.stderr).fetches > 0)
+        #expect(ProgressLines(cold.stderr).helmTemplates > 0 && ProgressLines(cold.stderr).fetches > 0, "\(cold.stderr)")
         let coldTree = try fileContents(under: cluster + "/generated")
         #expect(coldTree.count == 17)
 

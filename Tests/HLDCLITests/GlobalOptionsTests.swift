@@ -31,25 +31,31 @@ import TestSupport
 
     /// Other subcommands take them on either side too.
     @Test(arguments: ["tree", "install"], options)
-    func beforeOrAfterOtherSubcommands(subcommand: String, option: [String]) throws {
-        let root = Self.project.appending("hld").path
-        let before = try hld(["-C", root] + option + [subcommand, "dev"])
-        let after = try hld([subcommand, "-C", root] + option + ["dev"])
-        #expect(before.succeeded, "\(subcommand) \(option): \(before.stderr)")
-        #expect(before.stdout == after.stdout && before.termination == after.termination)
+    func beforeOrAfterOtherSubcommands(subcommand: String, option: [String]) async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let root = Self.project.appending("hld").path
+            let before = try hld(["-C", root] + option + [subcommand, "dev"])
+            let after = try hld([subcommand, "-C", root] + option + ["dev"])
+            #expect(before.succeeded, "\(subcommand) \(option): \(before.stderr)")
+            #expect(before.stdout == after.stdout && before.termination == after.termination)
+        }
     }
 
     @Test(arguments: options)
-    func beforeOrAfterTheSubcommandMeansTheSame(option: [String]) throws {
-        let root = Self.project.appending("hld").path
-        let before = try hld(["-C", root] + option + ["materialize", "--stdout", "dev"])
-        let after = try hld(["materialize", "-C", root] + option + ["--stdout", "dev"])
-        #expect(before.succeeded, "\(before.stderr)")
-        #expect(before.stdout == after.stdout)
-        // The same, but for the seconds the summary line ends with.
-        func timeless(_ text: String) -> String { text.replacingOccurrences(of: #", [0-9.]+ s\n"#, with: "\n", options: .regularExpression) }
-        #expect(timeless(before.stderr) == timeless(after.stderr))
-        #expect(before.stdout.contains("name: a"))
+    func beforeOrAfterTheSubcommandMeansTheSame(option: [String]) async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let root = Self.project.appending("hld").path
+            let before = try hld(["-C", root] + option + ["materialize", "--stdout", "dev"])
+            let after = try hld(["materialize", "-C", root] + option + ["--stdout", "dev"])
+            #expect(before.succeeded, "\(before.stderr)")
+            #expect(before.stdout == after.stdout)
+            // The same, but for the seconds the summary line ends with.
+            func timeless(_ text: String) -> String { text.replacingOccurrences(of: #", [0-9.]+ s\n"#, with: "\n", options: .regularExpression) }
+            #expect(timeless(before.stderr) == timeless(after.stderr))
+            #expect(before.stdout.contains("name: a"))
+        }
     }
 
     @Test func beforeANestedSubcommandAndBeforeInstall() throws {
@@ -124,47 +130,53 @@ import TestSupport
         #expect(ok.succeeded && ok.stdout.isEmpty && ok.stderr.isEmpty)
     }
 
-    @Test func colourOnlyWhenAskedOrOnATerminal() throws {
-        let root = try project(Self.broken)
-        let always = try hld(["--color", "always", "materialize", "-C", root, "--stdout"])
-        #expect(always.stderr.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"))
-        #expect(always.stderr.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
-        // Not a terminal here: auto means none; never means none.
-        for arguments in [["materialize"], ["--color", "never", "materialize"]] {
-            let plain = try hld(arguments + ["-C", root, "--stdout"])
-            #expect(!plain.stderr.contains("\u{1B}["))
-        }
-        var noColor = Self.environment
-        noColor["NO_COLOR"] = "1"
-        #expect(!(try hld(["materialize", "-C", root, "--stdout"], environment: noColor)).stderr.contains("\u{1B}["))
-        // On a terminal (a pseudo-terminal from script(1)): auto colours, NO_COLOR and
-        // --color never do not.
-        let command = "\(hldBinary.path) materialize -C \(root) --stdout"
-        let terminal = try ChildProcess.run("script", ["-qec", command, "/dev/null"], environment: Self.environment)
-        #expect(terminal.stdout.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"), "\(terminal.stdout)")
-        #expect(terminal.stdout.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
-        for (arguments, environment) in [(command, noColor), (command.replacingOccurrences(of: "materialize", with: "--color never materialize"), Self.environment)] {
-            let plain = try ChildProcess.run("script", ["-qec", arguments, "/dev/null"], environment: environment)
-            #expect(plain.stdout.contains("warning: component.yaml:2:1") && !plain.stdout.contains("\u{1B}["), "\(plain.stdout)")
+    @Test func colourOnlyWhenAskedOrOnATerminal() async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let root = try project(Self.broken)
+            let always = try hld(["--color", "always", "materialize", "-C", root, "--stdout"])
+            #expect(always.stderr.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"))
+            #expect(always.stderr.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
+            // Not a terminal here: auto means none; never means none.
+            for arguments in [["materialize"], ["--color", "never", "materialize"]] {
+                let plain = try hld(arguments + ["-C", root, "--stdout"])
+                #expect(!plain.stderr.contains("\u{1B}["))
+            }
+            var noColor = Self.environment
+            noColor["NO_COLOR"] = "1"
+            #expect(!(try hld(["materialize", "-C", root, "--stdout"], environment: noColor)).stderr.contains("\u{1B}["))
+            // On a terminal (a pseudo-terminal from script(1)): auto colours, NO_COLOR and
+            // --color never do not.
+            let command = "\(hldBinary.path) materialize -C \(root) --stdout"
+            let terminal = try ChildProcess.run("script", ["-qec", command, "/dev/null"], environment: Self.environment)
+            #expect(terminal.stdout.contains("\u{1B}[1;33mwarning:\u{1B}[0m component.yaml:2:1"), "\(terminal.stdout)")
+            #expect(terminal.stdout.contains("\u{1B}[1;31merror:\u{1B}[0m component.yaml:4:33"))
+            for (arguments, environment) in [(command, noColor), (command.replacingOccurrences(of: "materialize", with: "--color never materialize"), Self.environment)] {
+                let plain = try ChildProcess.run("script", ["-qec", arguments, "/dev/null"], environment: environment)
+                #expect(plain.stdout.contains("warning: component.yaml:2:1") && !plain.stdout.contains("\u{1B}["), "\(plain.stdout)")
+            }
         }
     }
 
     /// `-v` says of each render whether helm ran or the render cache answered.
-    @Test func verboseSaysWhetherEachComponentRenderedOrCameFromTheRenderCache() throws {
-        let root = try project([
-            "component.yaml": "name: cluster\nsubcomponents:\n- {name: web, type: helm, path: ./chart}\n",
-            "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-            "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
-        ])
-        let cache = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("cache").path
-        let arguments = ["-v", "materialize", "-C", root, "--cache-dir", cache, "--helm", try findHelm(), "--stdout"]
-        let first = try hld(arguments)
-        #expect(first.succeeded, "\(first.stderr)")
-        #expect(first.stderr.contains("web: helm template (helm v"), "\(first.stderr)")
-        #expect(!first.stderr.contains("web: from the render cache"))
-        let second = try hld(arguments)
-        #expect(second.stderr.contains("web: from the render cache\n"), "\(second.stderr)")
-        #expect(!second.stderr.contains("web: helm template"))
+    @Test func verboseSaysWhetherEachComponentRenderedOrCameFromTheRenderCache() async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let root = try project([
+                "component.yaml": "name: cluster\nsubcomponents:\n- {name: web, type: helm, path: ./chart}\n",
+                "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+                "chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+            ])
+            let cache = URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("cache").path
+            let arguments = ["-v", "materialize", "-C", root, "--cache-dir", cache, "--helm", try findHelm(), "--stdout"]
+            let first = try hld(arguments)
+            #expect(first.succeeded, "\(first.stderr)")
+            #expect(first.stderr.contains("web: helm template (helm v"), "\(first.stderr)")
+            #expect(!first.stderr.contains("web: from the render cache"))
+            let second = try hld(arguments)
+            #expect(second.stderr.contains("web: from the render cache\n"), "\(second.stderr)")
+            #expect(!second.stderr.contains("web: helm template"))
+        }
     }
 
     @Test func verboseNamesDisabledComponentsOnce() throws {

@@ -13,83 +13,86 @@ import TestSupport
         }
     }
 
-    @Test func interruptsAtRandomPointsLeaveNothingBehind() throws {
-        let scratch = try TemporaryDirectory(prefix: "hld-interrupt")
-        let root = scratch.appending("hld").path
-        let temp = scratch.appending("tmp").path
-        let cache = scratch.appending("cache").path
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
-        let charts = 6
-        // A git component too, so an interrupt can land in a fetch or a tree export: a
-        // repository of some hundred files on git daemon, fetched anew on every other run.
-        let work = try FixtureRepository.create(at: scratch.appending("work"))
-        for index in 0..<400 {
-            try work.write("apps/web/m/f\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\(index)\ndata:\n  n: \"\(UUID().uuidString)\"\n")
-        }
-        try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
-        try work.commit("many files")
-        try work.publishBare(into: scratch.appending("served"), name: "web")
-        let daemon = try GitDaemon(root: scratch.appending("served"))
-        defer { daemon.stop() }
-        var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
-        component += "- {name: web, method: git, source: \"\(daemon.url(for: "web.git"))\", path: apps/web}\n"
-        for index in 0..<charts {
-            component += "- {name: c\(index), type: helm, path: ./chart}\n"
-        }
-        try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: root + "/chart/templates", withIntermediateDirectories: true)
-        try component.write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
-        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: files\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
-        try "apiVersion: v2\nname: chart\nversion: 0.1.0\n".write(toFile: root + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
-        try "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  token: {{ .Values.token | quote }}\n"
-            .write(toFile: root + "/chart/templates/secret.yaml", atomically: true, encoding: .utf8)
-        func config(_ token: String) throws {
-            let entries = (0..<charts).map { "  c\($0): {config: {token: \"\(token)-\($0)\"}}" }.joined(separator: "\n")
-            try "subcomponents:\n\(entries)\n".write(toFile: root + "/config/common.yaml", atomically: true, encoding: .utf8)
-        }
-        try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
-        let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
-        func start(cache: String = cache) throws -> ChildProcess {
-            try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"],
-                             environment: environment, stderrPath: scratch.appending("stderr-\(UUID().uuidString)").path)
-        }
-
-        try config("old")
-        let first = try start()
-        #expect(first.waitForExit(timeout: .seconds(60)) == .exited(0), "\(first.stderrLog())")
-        var previous = try fileContents(under: root + "/generated")
-
-        var interrupted = 0
-        for run in 0..<20 {
-            // A new secret each run, so every run renders (nothing from the render cache).
-            try config("new-\(run)")
-            // Every other run with an empty cache: it fetches and exports the git tree.
-            let runCache = run % 2 == 0 ? scratch.appending("cache-\(run)").path : cache
-            let child = try start(cache: runCache)
-            usleep(UInt32.random(in: 0...600_000))
-            kill(child.pid, run % 2 == 0 ? SIGINT : SIGTERM)
-            let termination = child.waitForExit(timeout: .seconds(60))
-            // Finished, stopped cleanly, or (a signal in the first instant, before the
-            // handler is installed) killed before it did anything; the checks below hold
-            // for all three.
-            let signal = run % 2 == 0 ? SIGINT : SIGTERM
-            #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination)): \(child.stderrLog())")
-            if termination == .exited(128 + signal) { interrupted += 1 }
-            #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
-            #expect(leftovers(under: runCache).isEmpty, "run \(run): \(leftovers(under: runCache))")
-            #expect(leftovers(under: root + "/generated").isEmpty, "run \(run): \(leftovers(under: root + "/generated"))")
-            let now = try fileContents(under: root + "/generated")
-            if now != previous {
-                // The new tree, whole: every secret of this run and none of another.
-                let text = String(decoding: now.values.flatMap { $0 }, as: UTF8.self)
-                #expect((0..<charts).allSatisfy { text.contains("new-\(run)-\($0)") }, "run \(run): a mix of old and new")
-                #expect(text.components(separatedBy: "token: ").count - 1 == charts, "run \(run): a mix of old and new")
-                previous = now
+    @Test func interruptsAtRandomPointsLeaveNothingBehind() async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let scratch = try TemporaryDirectory(prefix: "hld-interrupt")
+            let root = scratch.appending("hld").path
+            let temp = scratch.appending("tmp").path
+            let cache = scratch.appending("cache").path
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
+            let charts = 6
+            // A git component too, so an interrupt can land in a fetch or a tree export: a
+            // repository of some hundred files on git daemon, fetched anew on every other run.
+            let work = try FixtureRepository.create(at: scratch.appending("work"))
+            for index in 0..<400 {
+                try work.write("apps/web/m/f\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\(index)\ndata:\n  n: \"\(UUID().uuidString)\"\n")
             }
-            #expect(!fm.fileExists(atPath: root + "/generated/.common.tmp-"), "no half-built output")
+            try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
+            try work.commit("many files")
+            try work.publishBare(into: scratch.appending("served"), name: "web")
+            let daemon = try GitDaemon(root: scratch.appending("served"))
+            defer { daemon.stop() }
+            var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
+            component += "- {name: web, method: git, source: \"\(daemon.url(for: "web.git"))\", path: apps/web}\n"
+            for index in 0..<charts {
+                component += "- {name: c\(index), type: helm, path: ./chart}\n"
+            }
+            try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: root + "/chart/templates", withIntermediateDirectories: true)
+            try component.write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
+            try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: files\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+            try "apiVersion: v2\nname: chart\nversion: 0.1.0\n".write(toFile: root + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
+            try "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  token: {{ .Values.token | quote }}\n"
+                .write(toFile: root + "/chart/templates/secret.yaml", atomically: true, encoding: .utf8)
+            func config(_ token: String) throws {
+                let entries = (0..<charts).map { "  c\($0): {config: {token: \"\(token)-\($0)\"}}" }.joined(separator: "\n")
+                try "subcomponents:\n\(entries)\n".write(toFile: root + "/config/common.yaml", atomically: true, encoding: .utf8)
+            }
+            try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+            let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
+            func start(cache: String = cache) throws -> ChildProcess {
+                try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"],
+                                 environment: environment, stderrPath: scratch.appending("stderr-\(UUID().uuidString)").path)
+            }
+
+            try config("old")
+            let first = try start()
+            #expect(first.waitForExit(timeout: .seconds(60)) == .exited(0), "\(first.stderrLog())")
+            var previous = try fileContents(under: root + "/generated")
+
+            var interrupted = 0
+            for run in 0..<20 {
+                // A new secret each run, so every run renders (nothing from the render cache).
+                try config("new-\(run)")
+                // Every other run with an empty cache: it fetches and exports the git tree.
+                let runCache = run % 2 == 0 ? scratch.appending("cache-\(run)").path : cache
+                let child = try start(cache: runCache)
+                usleep(UInt32.random(in: 0...600_000))
+                kill(child.pid, run % 2 == 0 ? SIGINT : SIGTERM)
+                let termination = child.waitForExit(timeout: .seconds(60))
+                // Finished, stopped cleanly, or (a signal in the first instant, before the
+                // handler is installed) killed before it did anything; the checks below hold
+                // for all three.
+                let signal = run % 2 == 0 ? SIGINT : SIGTERM
+                #expect(termination == .exited(0) || termination == .exited(128 + signal) || termination == .signaled(signal), "\(String(describing: termination)): \(child.stderrLog())")
+                if termination == .exited(128 + signal) { interrupted += 1 }
+                #expect(leftovers(under: temp).isEmpty, "run \(run): \(leftovers(under: temp))")
+                #expect(leftovers(under: runCache).isEmpty, "run \(run): \(leftovers(under: runCache))")
+                #expect(leftovers(under: root + "/generated").isEmpty, "run \(run): \(leftovers(under: root + "/generated"))")
+                let now = try fileContents(under: root + "/generated")
+                if now != previous {
+                    // The new tree, whole: every secret of this run and none of another.
+                    let text = String(decoding: now.values.flatMap { $0 }, as: UTF8.self)
+                    #expect((0..<charts).allSatisfy { text.contains("new-\(run)-\($0)") }, "run \(run): a mix of old and new")
+                    #expect(text.components(separatedBy: "token: ").count - 1 == charts, "run \(run): a mix of old and new")
+                    previous = now
+                }
+                #expect(!fm.fileExists(atPath: root + "/generated/.common.tmp-"), "no half-built output")
+            }
+            #expect(interrupted > 0, "some runs were stopped in the middle")
         }
-        #expect(interrupted > 0, "some runs were stopped in the middle")
     }
 }
 

@@ -133,20 +133,23 @@ import TestSupport
         ("config/prod.yaml", "    branch: prod", "    version: 0123456789abcdef0123456789abcdef01234567",
          "error: config/prod.yaml:4:14: subcomponent cat: https://git.example.com/pets/cat.git (version 0123456789abcdef0123456789abcdef01234567): no tag or commit 0123456789abcdef0123456789abcdef01234567\n"),
     ])
-    func aBadSettingInAConfigLayerOrHldYamlFailsAndKeepsThePreviousOutput(file: String, from: String, to: String, message: String) throws {
-        let (scratch, cluster) = try example()
-        let cache = scratch.appending("cache")
-        #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
-        let before = try fileContents(under: cluster + "/generated")
-        let path = cluster + "/" + file
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        // The first place only (cat's; dog's line stays).
-        let range = try #require(text.range(of: from))
-        try text.replacingCharacters(in: range, with: to).write(toFile: path, atomically: true, encoding: .utf8)
-        let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
-        #expect(failed.termination == .exited(1))
-        #expect(failed.stderr.hasPrefix("error: ") && failed.stderr.hasSuffix(message), "\(failed.stderr)")
-        #expect(try fileContents(under: cluster + "/generated") == before)
+    func aBadSettingInAConfigLayerOrHldYamlFailsAndKeepsThePreviousOutput(file: String, from: String, to: String, message: String) async throws {
+        // Blocking work (child processes) on a thread of its own, not the pool the other tests need.
+        try await onOwnThread {
+            let (scratch, cluster) = try example()
+            let cache = scratch.appending("cache")
+            #expect(try hld(["materialize", "-C", cluster, "prod"], cache: cache).succeeded)
+            let before = try fileContents(under: cluster + "/generated")
+            let path = cluster + "/" + file
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            // The first place only (cat's; dog's line stays).
+            let range = try #require(text.range(of: from))
+            try text.replacingCharacters(in: range, with: to).write(toFile: path, atomically: true, encoding: .utf8)
+            let failed = try hld(["materialize", "-C", cluster, "prod"], cache: cache)
+            #expect(failed.termination == .exited(1))
+            #expect(failed.stderr.hasPrefix("error: ") && failed.stderr.hasSuffix(message), "\(failed.stderr)")
+            #expect(try fileContents(under: cluster + "/generated") == before)
+        }
     }
 
     @Test func strictFailsOnAWarningAndWritesNothing() throws {
