@@ -34,6 +34,12 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        // libcurl for HTTP(S): FoundationNetworking on Linux cannot trust a CA file.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "YAML", dependencies: ["CYAML"], swiftSettings: strictSettings),
         // The on-disk cache: layout, per-entry locks, atomic and verified entries.
         .target(name: "CacheStore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
@@ -44,6 +50,7 @@ let package = Package(
                 "YAML",
                 "Git",
                 "CacheStore",
+                "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -46,6 +46,12 @@ static inline int hld_git_get_config_search_path(git_config_level_t level, git_b
     return git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, (int)level, out);
 }
 
+/// Makes `file` (PEM) the only CA certificates libgit2 trusts for HTTPS
+/// (`GIT_OPT_SET_SSL_CERT_LOCATIONS`).
+static inline int hld_git_set_ssl_cert_file(const char *file) {
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, NULL);
+}
+
 /// Turns libgit2's object-creation hash verification on or off (`GIT_OPT_ENABLE_STRICT_OBJECT_CREATION`).
 static inline int hld_git_enable_strict_object_creation(int enabled) {
     return git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, enabled);

@@ -103,6 +103,14 @@ public enum LibGit2 {
         }
     }
 
+    /// Makes the PEM file at `path` the CA certificates HTTPS fetches and pushes trust,
+    /// instead of the bundle libgit2 was built to read. Verification itself is never
+    /// turned off: hld sets no certificate callback.
+    public static func trustCertificates(inFile path: String) throws(GitError) {
+        ensureInitialized()
+        try check(hld_git_set_ssl_cert_file(path), "git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS)")
+    }
+
     /// Where libgit2 currently looks for the global config (`GIT_OPT_GET_SEARCH_PATH`).
     public static func globalConfigSearchPath() throws(GitError) -> String {
         ensureInitialized()

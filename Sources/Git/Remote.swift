@@ -164,6 +164,10 @@ final class RemoteConnection {
                 owner, or make the user running hld own it (chown -R)
                 """)
         }
+        // GIT_ECERTIFICATE, or the TLS library's own failure (GIT_ERROR_SSL).
+        if error.code == -17 || error.errorClass == 16 {
+            return GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: TLSAdvice.untrusted(message))
+        }
         if lower.contains("401") || lower.contains("authentication") {
             kind = .authentication
         } else if lower.contains("404") || lower.contains("not found") || lower.contains("not exported")

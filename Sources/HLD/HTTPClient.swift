@@ -1,8 +1,5 @@
 import Foundation
 import Git
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Plain HTTP GETs for chart repositories, OCI registries and http manifests.
 enum HTTPClient {
@@ -35,48 +32,19 @@ enum HTTPClient {
         func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
-    /// swift-corelibs-foundation consults only a session's delegate about redirects (a
-    /// task's is ignored), so the client has its own session.
-    private static let session = URLSession(configuration: .default, delegate: RedirectsDropCredentials(), delegateQueue: nil)
-
     /// A GET with request headers (`Accept`, `Authorization`); redirects are followed. A
     /// transport failure is an error sentence naming `shown` (the original URL, when a
     /// mirror rewrote it to `url`).
     static func get(_ url: URL, headers: [String: String], shown: String? = nil, timeout: TimeInterval = 60) async -> Result<Response, HLDError> {
-        var request = URLRequest(url: url)
-        request.timeoutInterval = timeout
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        do {
-            let (data, response) = try await session.data(for: request)
-            let http = response as? HTTPURLResponse
-            var fields: [String: String] = [:]
-            for (name, value) in http?.allHeaderFields ?? [:] {
-                if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
-            }
-            return .success(Response(status: http?.statusCode ?? 0, headers: fields, body: data))
-        } catch {
+        let outcome = await CurlTransfer.get(url.absoluteString, headers: headers, idleTimeout: timeout, caFile: TransportSecurity.caFile)
+        switch outcome {
+        case .success(let response): return .success(response)
+        case .failure(let failure):
             let transport = GitURL.redact(url.absoluteString)
             let name = shown.map { $0 == transport ? $0 : "\($0) (through the mirror \(transport))" } ?? transport
-            return .failure(HLDError("cannot reach \(name): \(error.localizedDescription)"))
+            let detail = failure.certificate ? TLSAdvice.untrusted(failure.message) : failure.message
+            return .failure(HLDError("cannot reach \(name): \(detail)"))
         }
-    }
-}
-
-/// swift-corelibs-foundation copies every request header onto a redirect, wherever it
-/// leads. A registry redirects blob downloads to a storage host, which must not receive
-/// the registry's token (S3 rejects a request carrying two kinds of authentication).
-private final class RedirectsDropCredentials: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-    // @unchecked: the class has no state at all.
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
-        var next = request
-        if Self.origin(of: next.url) != Self.origin(of: response.url) { next.setValue(nil, forHTTPHeaderField: "Authorization") }
-        completionHandler(next)
-    }
-
-    private static func origin(of url: URL?) -> String? {
-        guard let url, let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
-        return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
     }
 }
 

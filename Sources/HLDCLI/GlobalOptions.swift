@@ -35,10 +35,19 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The cache directory (default: $HLD_CACHE_DIR, $XDG_CACHE_HOME/hld, ~/.cache/hld).", valueName: "dir"))
     var cacheDir: String?
 
+    @Option(help: ArgumentHelp("Trust only the CA certificates in this PEM file for HTTPS (git, chart repositories, registries, http manifests; default: $SSL_CERT_FILE, else the system's).", valueName: "file"))
+    var caFile: String?
+
     func validate() throws {
         Colour.mode = color
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if verbose && quiet { throw ValidationError("--verbose and --quiet cannot be used together") }
+        do {
+            try TransportSecurity.configure(caFile: caFile, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            printError(error)
+            throw ExitCode.failure
+        }
     }
 
     /// Applies `-C` and returns the working directory.

@@ -25,7 +25,7 @@ struct HLDCommand: AsyncParsableCommand {
             tree; `hld fmt` re-emits manifests in hld's canonical style; `hld cache fetch` fetches \
             git repositories, `hld cache info` shows what the cache holds and `hld cache \
             prune` removes what was not used lately. Global options (-C, --jobs, --offline, --verbose, --quiet, \
-            --strict, --color, --helm, --kustomize, --cache-dir) go before or after the \
+            --strict, --color, --helm, --kustomize, --cache-dir, --ca-file) go before or after the \
             subcommand. \
             Exit status: 0 success, 1 failure (or differences for --check, diff and \
             drift), 2 trouble for diff and drift, 64 usage errors.
@@ -73,7 +73,7 @@ extension ParsableCommand {
 /// Where global options may be written: before the subcommand as well as after it.
 enum GlobalArguments {
     /// Options that take a value.
-    static let valued: Set<String> = ["-C", "--jobs", "--helm", "--kustomize", "--cache-dir", "--color"]
+    static let valued: Set<String> = ["-C", "--jobs", "--helm", "--kustomize", "--cache-dir", "--color", "--ca-file"]
     /// Options that are flags.
     static let flags: Set<String> = ["--offline", "-v", "--verbose", "-q", "--quiet", "--strict"]
     /// Subcommands, with the ones nested under them.

@@ -26,7 +26,7 @@ import TestSupport
     static let options: [[String]] = [
         ["--jobs", "2"], ["--jobs=2"], ["--offline"], ["-v"], ["--verbose"], ["-q"], ["--quiet"], ["--strict"],
         ["--helm", "/bin/false"], ["--kustomize", "/bin/false"], ["--cache-dir", NSTemporaryDirectory() + "hld-global-cache"],
-        ["--color", "always"], ["--color=never"],
+        ["--color", "always"], ["--color=never"], ["--ca-file", "/etc/ssl/certs/ca-certificates.crt"],
     ]
 
     /// Other subcommands take them on either side too.

@@ -33,9 +33,9 @@ import TestSupport
         fetches git repositories, `hld cache info` shows what the cache holds and `hld
         cache prune` removes what was not used lately. Global options (-C, --jobs,
         --offline, --verbose, --quiet, --strict, --color, --helm, --kustomize,
-        --cache-dir) go before or after the subcommand. Exit status: 0 success, 1
-        failure (or differences for --check, diff and drift), 2 trouble for diff and
-        drift, 64 usage errors.
+        --cache-dir, --ca-file) go before or after the subcommand. Exit status: 0
+        success, 1 failure (or differences for --check, diff and drift), 2 trouble for
+        diff and drift, 64 usage errors.
 
         USAGE: hld <subcommand>
 
@@ -115,6 +115,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --env <names>           The environments, in promotion order, separated by
                                   commas (default: dev,stage,prod).
           --groups <names>        Groups (regions, cluster groups), separated by
@@ -163,6 +167,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --stdout                Write the manifests to standard output instead of the
                                   output directory.
           --check                 Write nothing; exit 1 and list the files when the
@@ -238,6 +246,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --allow-hooks           Run hooks of components fetched from git or http too.
           --format <format>       text, or json: the components with their pins and the
                                   diagnostics as one JSON document on stdout. (default:
@@ -290,6 +302,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --format <format>       text (the config as YAML, each value followed by a #
                                   file:line:column comment), or json (component,
                                   environments and every value with its path, file,
@@ -337,6 +353,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --format <format>       text (an indented tree), json (the tree with every
                                   pin, and the diagnostics), or dot (a Graphviz
                                   digraph: dot -Tsvg). (default: text)
@@ -403,6 +423,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --branch <branch>       The branch to resolve (default: the remote's default
                                   branch).
           --version <version>     A tag or commit id to resolve (wins over --branch).
@@ -425,7 +449,7 @@ import TestSupport
         quotes on every string a YAML 1.1 or 1.2 reader would take for another type.
         Nothing is written unless every file parses.
 
-        USAGE: hld fmt [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <files> ...
+        USAGE: hld fmt [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--ca-file <file>] <files> ...
 
         ARGUMENTS:
           <files>                 YAML or JSON files to read.
@@ -449,6 +473,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --version               Show the version.
           -h, --help              Show help information.
 
@@ -460,7 +488,7 @@ import TestSupport
         #expect(try help(["version"]) == #"""
         OVERVIEW: Print hld's version and the libyaml and libgit2 versions it runs with.
 
-        USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>]
+        USAGE: hld version [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--ca-file <file>]
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.
@@ -481,6 +509,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --version               Show the version.
           -h, --help              Show help information.
 
@@ -527,6 +559,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --env, --environment <env>
                                   The config file to edit: config/<env>.yaml. (default:
                                   common)
@@ -583,6 +619,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --source <source>       A git URL, Helm repository URL, http(s) manifest URL
                                   or local path.
           --method <method>       local, git, helm or http (default: what the source
@@ -611,7 +651,7 @@ import TestSupport
         the current directory (or -C). Config files that still configure the name are
         listed; they are left as they are.
 
-        USAGE: hld remove [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] <name>
+        USAGE: hld remove [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--ca-file <file>] <name>
 
         ARGUMENTS:
           <name>                  The subcomponent's name.
@@ -635,6 +675,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --version               Show the version.
           -h, --help              Show help information.
 
@@ -681,6 +725,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --version               Show the version.
           -h, --help              Show help information.
 
@@ -732,6 +780,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --base <rev>            Compare the HLD at this revision of its git
                                   repository (HEAD~1, a branch, a tag, a commit id)
                                   with the working tree.
@@ -792,6 +844,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --component <path>      Promote only these components (logical paths as
                                   hld.lock names them; the root's name may be left out).
           --force                 Allow skipping a stage of the promotion path, or
@@ -842,6 +898,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --format <format>       text, markdown (a table per pair, for a pull-request
                                   comment), or json. (default: text)
           --version               Show the version.
@@ -861,7 +921,7 @@ import TestSupport
         what belongs to no entry (temporaries of interrupted runs, files other versions
         left), and the total. --format json gives exact byte counts for scripts.
 
-        USAGE: hld cache info [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--format <format>]
+        USAGE: hld cache info [-C <dir>] [--jobs <jobs>] [--offline] [--verbose] [--quiet] [--color <color>] [--strict] [--helm <path>] [--kustomize <path>] [--cache-dir <dir>] [--ca-file <file>] [--format <format>]
 
         OPTIONS:
           -C <dir>                Run as if started in <dir>.
@@ -882,6 +942,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --format <format>       text or json. (default: text)
           --version               Show the version.
           -h, --help              Show help information.
@@ -925,6 +989,10 @@ import TestSupport
                                   kubectl on PATH).
           --cache-dir <dir>       The cache directory (default: $HLD_CACHE_DIR,
                                   $XDG_CACHE_HOME/hld, ~/.cache/hld).
+          --ca-file <file>        Trust only the CA certificates in this PEM file for
+                                  HTTPS (git, chart repositories, registries, http
+                                  manifests; default: $SSL_CERT_FILE, else the
+                                  system's).
           --older-than <age>      Remove entries last used longer ago than this: a
                                   number with s, m, h, d or w (90m, 12h, 30d).
           --max-size <size>       Then remove the least recently used entries until the

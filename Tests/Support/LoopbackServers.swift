@@ -744,7 +744,8 @@ package final class SmartHTTPServer: Sendable {
         return script
     }
 
-    package init(root: URL, token: String? = nil, startupTimeout: Duration = .seconds(10)) throws {
+    /// `tls`: serve HTTPS with that certificate (`url(for:)` then says https).
+    package init(root: URL, token: String? = nil, tls: TLSIdentity? = nil, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-git-http")
         let home = scratch.appending("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
@@ -754,6 +755,7 @@ package final class SmartHTTPServer: Sendable {
 
         var arguments = [try Self.scriptURL().path, "--root", root.path, "--request-log", requestLog.path]
         if let token { arguments += ["--token", token] }
+        if let tls { arguments += ["--tls-certificate", tls.certificate, "--tls-key", tls.key] }
         var environment = GitCLI.environment(home: home)
         environment["PYTHONUNBUFFERED"] = "1"
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -778,10 +780,13 @@ package final class SmartHTTPServer: Sendable {
         self.token = token
         self.process = child
         self.scratch = scratch
+        self.scheme = tls == nil ? "http" : "https"
     }
 
-    /// `http://127.0.0.1:<port>/<repoName>`.
-    package func url(for repoName: String) -> String { "http://127.0.0.1:\(port)/\(repoName)" }
+    private let scheme: String
+
+    /// `http://127.0.0.1:<port>/<repoName>` (https with TLS).
+    package func url(for repoName: String) -> String { "\(scheme)://127.0.0.1:\(port)/\(repoName)" }
 
     /// How many HTTP requests the server has received (401s included).
     package var requestCount: Int {
@@ -817,7 +822,8 @@ package final class StaticFileServer: Sendable {
 
     /// `gate`: every request waits until that file exists (at most 30 s; a request that
     /// waited that long leaves `<gate>.timed-out` behind), so a test can order events.
-    package init(root: URL, gate: URL? = nil, startupTimeout: Duration = .seconds(10)) throws {
+    /// `tls`: serve HTTPS with that certificate (`url(for:)` then says https).
+    package init(root: URL, gate: URL? = nil, tls: TLSIdentity? = nil, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-http")
         // The server exits by itself when the test process dies without stopping it.
         let script = """
@@ -840,11 +846,17 @@ package final class StaticFileServer: Sendable {
                     super().do_GET()
             handler = functools.partial(Handler, directory=sys.argv[1])
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            if os.environ.get("HLD_TLS_CERT"):
+                import ssl
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(os.environ["HLD_TLS_CERT"], os.environ["HLD_TLS_KEY"])
+                server.socket = context.wrap_socket(server.socket, server_side=True)
             print("PORT", server.server_address[1], flush=True)
             server.serve_forever()
             """
         var environment = GitCLI.environment(home: scratch.url)
         environment["PYTHONUNBUFFERED"] = "1"
+        if let tls { (environment["HLD_TLS_CERT"], environment["HLD_TLS_KEY"]) = (tls.certificate, tls.key) }
         let child = try ChildProcess(executable: "python3", arguments: ["-c", script, root.path] + (gate.map { [$0.path] } ?? []), environment: environment,
                                      stderrPath: scratch.appending("http.log").path)
         let line = try child.readLine(timeout: startupTimeout)
@@ -856,10 +868,13 @@ package final class StaticFileServer: Sendable {
         self.port = port
         self.process = child
         self.scratch = scratch
+        self.scheme = tls == nil ? "http" : "https"
     }
 
-    /// `http://127.0.0.1:<port>/<path>`.
-    package func url(for path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
+    private let scheme: String
+
+    /// `http://127.0.0.1:<port>/<path>` (https with TLS).
+    package func url(for path: String) -> String { "\(scheme)://127.0.0.1:\(port)/\(path)" }
 
     /// The request paths the server answered so far (`GET /a.tgz` lines of its log).
     package func requests() -> [String] {

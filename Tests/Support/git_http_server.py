@@ -294,6 +294,8 @@ def main():
     parser.add_argument("--root", required=True, help="directory holding the repositories")
     parser.add_argument("--token", help="require HTTP Basic auth with this password")
     parser.add_argument("--request-log", help="append one line per request to this file")
+    parser.add_argument("--tls-certificate", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     args = parser.parse_args()
 
     root = os.path.abspath(args.root)
@@ -310,6 +312,11 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     server = GitHTTPServer(root, args.token, args.request_log)
+    if args.tls_certificate:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_certificate, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
