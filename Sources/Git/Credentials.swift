@@ -26,7 +26,7 @@ public struct GitCredentials: Sendable {
     }
 
     /// The token for `url` and a description of where it came from (never the token).
-    func token(for url: GitURL) -> (token: String, source: String)? {
+    public func token(for url: GitURL) -> (token: String, source: String)? {
         if let secret = url.embeddedSecret { return (secret, "the URL") }
         // access.yaml: the longest entry whose normalized URL is a prefix of this one.
         let matches = accessTokens.compactMap { entry -> (Int, String)? in

@@ -18,6 +18,8 @@ public struct GitURL: Sendable, Hashable, CustomStringConvertible {
     /// A password or token written into the URL (Fabrikate users did this); used as a
     /// credential, never stored or printed.
     let embeddedSecret: String?
+    /// Whether the URL carries a password or token of its own.
+    public var hasEmbeddedSecret: Bool { embeddedSecret != nil }
     /// The host, lower-cased (empty for local paths).
     public let host: String
 

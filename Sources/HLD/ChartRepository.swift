@@ -123,7 +123,7 @@ actor ChartRepositories {
                 throw ChartRepositoryError(.source, (network.offline ? error.description : "chart repository \(shown): \(error.description)") + retired)
             }
             guard (200..<300).contains(status) else {
-                throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(retired)")
+                throw ChartRepositoryError(.source, "chart repository \(shown): index.yaml returned HTTP status \(status)\(network.statusAdvice(status, for: repository + "/index.yaml"))\(retired)")
             }
             bytes = [UInt8](body)
             try store.setRecord(.chartIndexes, key: repository, bytes)
@@ -183,7 +183,7 @@ actor ChartRepositories {
             throw ChartRepositoryError(.source, network.offline ? error.description : "chart \(chart.name) \(chart.version): \(error.description)")
         }
         guard (200..<300).contains(status) else {
-            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(original) returned HTTP status \(status)")
+            throw ChartRepositoryError(.source, "chart \(chart.name) \(chart.version): \(original) returned HTTP status \(status)\(network.statusAdvice(status, for: url.absoluteString))")
         }
         let digest = sha256Hex(body)
         if let expected = chart.digest, expected.lowercased() != digest {

@@ -5,7 +5,7 @@ import Git
 enum HTTPClient {
     /// GETs `address` — a URL, or (where a mirror points) a `file://` URL or an absolute
     /// path, read from disk with status 200, or 404 when missing. `shown` names it in errors.
-    static func get(_ address: String, shown: String) async -> Result<(status: Int, body: Data), HLDError> {
+    static func get(_ address: String, headers: [String: String] = [:], shown: String) async -> Result<(status: Int, body: Data), HLDError> {
         if address.hasPrefix("/") || address.lowercased().hasPrefix("file://") {
             let path = address.hasPrefix("/") ? address : (URL(string: address)?.path ?? "")
             guard let data = FileManager.default.contents(atPath: path) else { return .success((404, Data())) }
@@ -14,7 +14,7 @@ enum HTTPClient {
         guard let url = URL(string: address), url.scheme != nil else {
             return .failure(HLDError("\(shown) (fetched from \(GitURL.redact(address))) is not a URL hld can fetch"))
         }
-        return await get(url, shown: shown)
+        return await get(url, headers: headers, shown: shown).map { ($0.status, $0.body) }
     }
 
     /// The status and body of a GET; a transport failure is an error sentence naming
@@ -55,7 +55,29 @@ struct Network: Sendable {
     let offline: Bool
     let limiter: Limiter
     let rewrites: URLRewrites
+    /// The tokens git uses serve chart repositories and http manifests too (see
+    /// `authorization(for:)`).
+    var credentials = GitCredentials(environment: [:], sshKeyFiles: [])
     var statistics = RunStatistics()
+
+    /// HTTP Basic credentials for `original`, looked up as for git: access.yaml's longest
+    /// entry that is a prefix of the URL, then `HLD_GIT_TOKEN_<HOST>`; the user is the
+    /// URL's (`https://admin@charts.example.com`) or `x-access-token`. A secret written
+    /// into the URL itself is libcurl's to send; only the original origin receives any.
+    func authorization(for original: String) -> String? {
+        guard let url = try? GitURL(original), url.transport.lowercased().hasPrefix("http"), !url.hasEmbeddedSecret,
+              let (token, _) = credentials.token(for: url) else { return nil }
+        return "Basic " + Data("\(url.user ?? "x-access-token"):\(token)".utf8).base64EncodedString()
+    }
+
+    /// What a 401 or 403 from `original` means here (empty for other statuses): which
+    /// credentials the server rejected, or where to put some.
+    func statusAdvice(_ status: Int, for original: String) -> String {
+        guard status == 401 || status == 403, let url = try? GitURL(original) else { return "" }
+        if url.hasEmbeddedSecret { return " (the server rejected the credentials in the URL)" }
+        if let (_, source) = credentials.token(for: url) { return " (the server rejected the credentials from \(source))" }
+        return " (the server wants credentials: set \(GitCredentials.hostVariable(url.host)) or add the URL to access.yaml)"
+    }
 
     /// Throws the `--offline` error for `what`, which the cache does not have.
     func permit(_ what: String) throws(HLDError) {
@@ -69,7 +91,8 @@ struct Network: Sendable {
         let shown = GitURL.redact(original)
         let address = rewrites.apply(original)
         defer { statistics.count("fetched") }
-        return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(address, shown: shown).get() }
+        let headers = authorization(for: original).map { ["Authorization": $0] } ?? [:]
+        return try await limiter.run { () async throws(HLDError) in try await HTTPClient.get(address, headers: headers, shown: shown).get() }
     }
 
     /// A GET with headers of an address the caller already rewrote, holding one slot.

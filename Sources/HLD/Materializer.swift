@@ -237,9 +237,11 @@ public enum Materializer {
                 fetcher = shared
             } else {
                 limiter = Limiter(width: options.jobs)
+                let credentials = GitCredentials(accessTokens: access, environment: options.processEnvironment)
                 fetcher = SourceFetcher(
-                    cacheRoot: options.cacheRoot, network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites),
-                    credentials: GitCredentials(accessTokens: access, environment: options.processEnvironment), diagnostics: diagnostics,
+                    cacheRoot: options.cacheRoot,
+                    network: Network(offline: options.offline, limiter: limiter, rewrites: rewrites, credentials: credentials),
+                    credentials: credentials, diagnostics: diagnostics,
                     gitFetchMode: LibGit2.fetchMode(environment: options.processEnvironment))
             }
             var locked: LockedPins?

@@ -117,7 +117,7 @@ final class SourceFetcher: Sendable {
             throw HLDError(location, component: component, "\(error.description)").kind(.source).caused(by: error)
         }
         guard (200..<300).contains(status) else {
-            throw HLDError(location, component: component, "downloading \(shown) returned HTTP status \(status)").kind(.source)
+            throw HLDError(location, component: component, "downloading \(shown) returned HTTP status \(status)\(network.statusAdvice(status, for: urlString))").kind(.source)
         }
         let hash: String
         do {

@@ -823,7 +823,8 @@ package final class StaticFileServer: Sendable {
     /// `gate`: every request waits until that file exists (at most 30 s; a request that
     /// waited that long leaves `<gate>.timed-out` behind), so a test can order events.
     /// `tls`: serve HTTPS with that certificate (`url(for:)` then says https).
-    package init(root: URL, gate: URL? = nil, tls: TLSIdentity? = nil, startupTimeout: Duration = .seconds(10)) throws {
+    /// `basicAuth` (`user:password`): every request without exactly those credentials gets 401.
+    package init(root: URL, gate: URL? = nil, tls: TLSIdentity? = nil, basicAuth: String? = nil, startupTimeout: Duration = .seconds(10)) throws {
         let scratch = try TemporaryDirectory(prefix: "hld-http")
         // The server exits by itself when the test process dies without stopping it.
         let script = """
@@ -835,8 +836,17 @@ package final class StaticFileServer: Sendable {
                 os._exit(0)
             threading.Thread(target=watch, daemon=True).start()
             gate = sys.argv[2] if len(sys.argv) > 2 else None
+            expected = os.environ.get("HLD_BASIC_AUTH")
             class Handler(http.server.SimpleHTTPRequestHandler):
                 def do_GET(self):
+                    if expected:
+                        import base64
+                        if self.headers.get("Authorization") != "Basic " + base64.b64encode(expected.encode()).decode():
+                            self.send_response(401)
+                            self.send_header("WWW-Authenticate", 'Basic realm="hld-test"')
+                            self.send_header("Content-Length", "0")
+                            self.end_headers()
+                            return
                     if gate:
                         deadline = time.time() + 30
                         while not os.path.exists(gate) and time.time() < deadline:
@@ -857,6 +867,7 @@ package final class StaticFileServer: Sendable {
         var environment = GitCLI.environment(home: scratch.url)
         environment["PYTHONUNBUFFERED"] = "1"
         if let tls { (environment["HLD_TLS_CERT"], environment["HLD_TLS_KEY"]) = (tls.certificate, tls.key) }
+        if let basicAuth { environment["HLD_BASIC_AUTH"] = basicAuth }
         let child = try ChildProcess(executable: "python3", arguments: ["-c", script, root.path] + (gate.map { [$0.path] } ?? []), environment: environment,
                                      stderrPath: scratch.appending("http.log").path)
         let line = try child.readLine(timeout: startupTimeout)
