@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore", "TestSupport", "cache-store-probe"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "HLDTests", dependencies: ["HLD", "TestSupport"]),
-        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "YAML", "TestSupport"]),
+        .testTarget(name: "HLDCLITests", dependencies: ["HLDCLI", "YAML", "TestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         // The builder image (templates/Dockerfile) built with podman and run on the example.
         .testTarget(name: "BuilderImageTests", dependencies: ["TestSupport"]),
     ],

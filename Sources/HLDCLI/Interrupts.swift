@@ -31,7 +31,11 @@ enum Interrupts {
             var number: UInt8 = 0
             while read(reader, &number, 1) < 0 && errno == EINTR {}
             InFlight.removeAll()
-            exit(128 + Int32(number))
+            // _exit, not exit: the other threads are still running, and exit's atexit
+            // handlers and library destructors must not pull state from under them (an
+            // interrupted run under load once died of SIGABRT that way).
+            fflush(nil)
+            _exit(128 + Int32(number))
         }
         thread.start()
     }

@@ -22,35 +22,9 @@ import TestSupport
             let cache = scratch.appending("cache").path
             let fm = FileManager.default
             try fm.createDirectory(atPath: temp, withIntermediateDirectories: true)
-            let charts = 6
-            // A git component too, so an interrupt can land in a fetch or a tree export: a
-            // repository of some hundred files on git daemon, fetched anew on every other run.
-            let work = try FixtureRepository.create(at: scratch.appending("work"))
-            for index in 0..<400 {
-                try work.write("apps/web/m/f\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\(index)\ndata:\n  n: \"\(UUID().uuidString)\"\n")
-            }
-            try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
-            try work.commit("many files")
-            try work.publishBare(into: scratch.appending("served"), name: "web")
-            let daemon = try GitDaemon(root: scratch.appending("served"))
-            defer { daemon.stop() }
-            var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
-            component += "- {name: web, method: git, source: \"\(daemon.url(for: "web.git"))\", path: apps/web}\n"
-            for index in 0..<charts {
-                component += "- {name: c\(index), type: helm, path: ./chart}\n"
-            }
-            try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
-            try fm.createDirectory(atPath: root + "/chart/templates", withIntermediateDirectories: true)
-            try component.write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
-            try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: files\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
-            try "apiVersion: v2\nname: chart\nversion: 0.1.0\n".write(toFile: root + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
-            try "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  token: {{ .Values.token | quote }}\n"
-                .write(toFile: root + "/chart/templates/secret.yaml", atomically: true, encoding: .utf8)
-            func config(_ token: String) throws {
-                let entries = (0..<charts).map { "  c\($0): {config: {token: \"\(token)-\($0)\"}}" }.joined(separator: "\n")
-                try "subcomponents:\n\(entries)\n".write(toFile: root + "/config/common.yaml", atomically: true, encoding: .utf8)
-            }
-            try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+            let fixture = try InterruptFixture(scratch: scratch, root: root)
+            defer { fixture.daemon.stop() }
+            let config = fixture.config
             let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch.path, "TMPDIR": temp + "/"]
             func start(cache: String = cache) throws -> ChildProcess {
                 try ChildProcess(executable: hldBinary.path, arguments: ["materialize", "-C", root, "--cache-dir", cache, "--jobs", "2"],
@@ -85,14 +59,59 @@ import TestSupport
                 if now != previous {
                     // The new tree, whole: every secret of this run and none of another.
                     let text = String(decoding: now.values.flatMap { $0 }, as: UTF8.self)
-                    #expect((0..<charts).allSatisfy { text.contains("new-\(run)-\($0)") }, "run \(run): a mix of old and new")
-                    #expect(text.components(separatedBy: "token: ").count - 1 == charts, "run \(run): a mix of old and new")
+                    #expect(InterruptFixture.isWhole(text, token: "new-\(run)"), "run \(run): a mix of old and new")
                     previous = now
                 }
                 #expect(!fm.fileExists(atPath: root + "/generated/.common.tmp-"), "no half-built output")
             }
             #expect(interrupted > 0, "some runs were stopped in the middle")
         }
+    }
+}
+
+/// The project the interrupt and kill tests stop: static files, a git component of 400
+/// files on git daemon (so a signal can land in a fetch or a tree export), and six helm
+/// charts whose secret changes with every run (so every run renders).
+struct InterruptFixture {
+    static let charts = 6
+    let root: String
+    let daemon: GitDaemon
+
+    init(scratch: TemporaryDirectory, root: String) throws {
+        let fm = FileManager.default
+        let work = try FixtureRepository.create(at: scratch.appending("work"))
+        for index in 0..<400 {
+            try work.write("apps/web/m/f\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f\(index)\ndata:\n  n: \"\(UUID().uuidString)\"\n")
+        }
+        try work.write("apps/web/component.yaml", "name: web\ntype: static\npath: ./m\n")
+        try work.commit("many files")
+        try work.publishBare(into: scratch.appending("served"), name: "web")
+        daemon = try GitDaemon(root: scratch.appending("served"))
+        var component = "name: cluster\nsubcomponents:\n- {name: files, type: static, path: ./m}\n"
+        component += "- {name: web, method: git, source: \"\(daemon.url(for: "web.git"))\", path: apps/web}\n"
+        for index in 0..<Self.charts {
+            component += "- {name: c\(index), type: helm, path: ./chart}\n"
+        }
+        try fm.createDirectory(atPath: root + "/m", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/chart/templates", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+        try component.write(toFile: root + "/component.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: files\n".write(toFile: root + "/m/a.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v2\nname: chart\nversion: 0.1.0\n".write(toFile: root + "/chart/Chart.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\nstringData:\n  token: {{ .Values.token | quote }}\n"
+            .write(toFile: root + "/chart/templates/secret.yaml", atomically: true, encoding: .utf8)
+        self.root = root
+    }
+
+    /// Gives every chart the secret `token-<index>`.
+    func config(_ token: String) throws {
+        let entries = (0..<Self.charts).map { "  c\($0): {config: {token: \"\(token)-\($0)\"}}" }.joined(separator: "\n")
+        try "subcomponents:\n\(entries)\n".write(toFile: root + "/config/common.yaml", atomically: true, encoding: .utf8)
+    }
+
+    /// Whether `text` (a whole render) holds every chart's secret of `token` and no other.
+    static func isWhole(_ text: String, token: String) -> Bool {
+        (0..<charts).allSatisfy { text.contains("\(token)-\($0)") } && text.components(separatedBy: "token: ").count - 1 == charts
     }
 }
 
