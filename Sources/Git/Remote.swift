@@ -168,9 +168,13 @@ final class RemoteConnection {
         if error.code == -17 || error.errorClass == 16 {
             return GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: TLSAdvice.untrusted(message))
         }
-        if lower.contains("401") || lower.contains("authentication") {
+        if lower.contains("no space left on device") || lower.contains("disk quota exceeded") {
+            return GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "the disk is full (\(message))")
+        }
+        // Status codes as libgit2 words them: a path or pack name holding "401" is not one.
+        if lower.contains("status code: 401") || lower.contains("authentication") {
             kind = .authentication
-        } else if lower.contains("404") || lower.contains("not found") || lower.contains("not exported")
+        } else if lower.contains("status code: 404") || lower.contains("not found") || lower.contains("not exported")
                     || lower.contains("could not find repository") || lower.contains("failed to resolve path")
                     || lower.contains("not a git repository") || lower.contains("does not appear to be")
                     || lower.contains("no such repository") {

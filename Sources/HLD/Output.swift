@@ -137,8 +137,8 @@ enum OutputLayout {
                     summary.unchanged.append(file.path)
                     continue
                 }
-                guard fm.createFile(atPath: path, contents: Data(file.bytes), attributes: [.posixPermissions: 0o644]) else {
-                    throw HLDError("cannot write \(target)/\(file.path)")
+                if let failure = Self.create(path, file.bytes) {
+                    throw HLDError("cannot write \(target)/\(file.path): \(String(cString: strerror(failure)))")
                 }
                 summary.written.append(file.path)
             }
@@ -163,6 +163,29 @@ enum OutputLayout {
                 throw HLDError("cannot create \(shown + path.dropFirst(base.count)): \(String(cString: strerror(errno)))").kind(.output)
             }
         }
+    }
+
+    /// Writes a new file of `bytes`, mode 0644; the errno of what failed, or nil. (Not
+    /// `FileManager.createFile`: it says only that it failed, not why — a full disk must
+    /// be named as such.)
+    private static func create(_ path: String, _ bytes: [UInt8]) -> Int32? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return errno }
+        var failure: Int32?
+        if fchmod(fd, 0o644) != 0 { failure = errno }
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while failure == nil, offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno != EINTR { failure = errno }
+                } else {
+                    offset += written
+                }
+            }
+        }
+        if close(fd) != 0, failure == nil { failure = errno }
+        return failure
     }
 
     private static func reason(_ error: any Error) -> String {
