@@ -231,8 +231,13 @@ struct TreeResolver: Sendable {
         return layers
     }
 
+    /// The directory itself (device and inode), however it is reached. Not
+    /// `resolvingSymlinksInPath`: past about 1 000 characters it returns the same answer
+    /// for different directories, and a deep tree looked like a cycle.
     private func identity(_ directory: String) -> String {
-        URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        var status = stat()
+        guard stat(directory, &status) == 0 else { return URL(fileURLWithPath: directory).standardizedFileURL.path }
+        return "\(status.st_dev):\(status.st_ino)"
     }
 
     /// A path as shown in messages: relative to the project root when inside it.

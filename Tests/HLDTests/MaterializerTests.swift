@@ -45,6 +45,23 @@ import YAML
         #expect(await fixture.renderError([])?.description == "a/component.yaml:3:3: subcomponent back includes a component that includes it (.): a cycle")
     }
 
+    /// A chain 600 components deep (each in a directory `a` of its parent, so paths pass
+    /// 1 200 characters) is no cycle: it renders, the leaf in the deepest folder.
+    @Test func aDeepChainIsNoCycle() async throws {
+        var files: [String: String] = [:]
+        var directory = ""
+        for level in 0..<600 {
+            files[directory + "component.yaml"] = "name: c\(level)\nsubcomponents:\n- {name: c\(level + 1), source: ./a}\n"
+            directory += "a/"
+        }
+        files[directory + "component.yaml"] = "name: leaf\ntype: static\npath: ./m\n"
+        files[directory + "m/cm.yaml"] = manifest("ConfigMap", "leaf")
+        let fixture = try HLDFixture(files)
+        let result = try await fixture.render([])
+        #expect(result.resources.values.flatMap { $0 } == ["ConfigMap/leaf"])
+        #expect(result.files.first?.path.split(separator: "/").count == 601, "\(result.files.first?.path.prefix(40) ?? "")")
+    }
+
     @Test func aSubcomponentThatDoesNotExist() async throws {
         let fixture = try HLDFixture(["component.yaml": "name: root\nsubcomponents:\n- name: gone\n  source: ./nowhere\n"])
         #expect(await fixture.renderError([])?.description == "component.yaml:3:3: subcomponent gone: directory nowhere does not exist")
