@@ -114,7 +114,9 @@ import TestSupport
         #expect(coldStarts.contains { $0.hasPrefix("helm template ") }, "\(coldStarts)")
         #expect(coldStarts.contains { $0.hasPrefix("kubectl kustomize ") }, "\(coldStarts)")
         let coldSummary = try #require(RunSummary(cold.stderr), "no summary line in\n\(cold.stderr)")
-        #expect(coldSummary.fetched == 2 && coldSummary.fromRenderCache < coldSummary.rendered, "\(coldSummary)")
+        // Shallow fetches take only the refs needed: each of the two repositories once per
+        // branch the three environments follow, fewer when asks for one URL were batched.
+        #expect((2...6).contains(coldSummary.fetched) && coldSummary.fromRenderCache < coldSummary.rendered, "\(coldSummary)")
         #expect(ProgressLines(cold.stderr).helmTemplates > 0 && ProgressLines(cold.stderr).fetches > 0, "\(cold.stderr)")
         let coldTree = try fileContents(under: cluster + "/generated")
         #expect(coldTree.count == 17)
