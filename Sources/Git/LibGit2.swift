@@ -1,4 +1,5 @@
 internal import CGit2
+import Synchronization
 
 /// An error from libgit2: the C function that failed, libgit2's error class and message.
 public struct GitError: Error, Sendable, CustomStringConvertible {
@@ -27,11 +28,42 @@ func check(_ code: Int32, _ function: String) throws(GitError) {
 public enum LibGit2 {
     /// `git_libgit2_init` once per process, before any other call; the library stays
     /// initialized until exit (shutting it down while tasks may still use it buys nothing).
-    private static let initialized: Bool = git_libgit2_init() > 0
+    /// A CA file given before is applied here, so that a run that never touches git never
+    /// pays for parsing the bundle (`SSL_CERT_FILE` is set on many CI machines).
+    private static let initialized: Bool = {
+        let ready = git_libgit2_init() > 0
+        let file = state.withLock { state in
+            state.initialized = true
+            return state.certificateFile
+        }
+        if let file { applyCertificates(file) }
+        return ready
+    }()
+
+    private struct State {
+        var initialized = false
+        var certificateFile: String?
+        var certificateFailure: GitError?
+    }
+
+    private static let state = Mutex(State())
 
     /// Initializes libgit2 if that has not happened yet.
     public static func ensureInitialized() {
         _ = initialized
+    }
+
+    private static func applyCertificates(_ path: String) {
+        let code = hld_git_set_ssl_cert_file(path)
+        let failure = code < 0 ? GitError.last("git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS)", code: code) : nil
+        state.withLock { $0.certificateFailure = failure }
+    }
+
+    /// Why the CA file given to ``trustCertificates(inFile:)`` could not be used; every
+    /// connection refuses to start then (no fallback to other certificates).
+    static var certificateFailure: GitError? {
+        ensureInitialized()
+        return state.withLock { $0.certificateFailure }
     }
 
     /// The version libgit2 reports at run time (`git_libgit2_version`).
@@ -106,9 +138,13 @@ public enum LibGit2 {
     /// Makes the PEM file at `path` the CA certificates HTTPS fetches and pushes trust,
     /// instead of the bundle libgit2 was built to read. Verification itself is never
     /// turned off: hld sets no certificate callback.
-    public static func trustCertificates(inFile path: String) throws(GitError) {
-        ensureInitialized()
-        try check(hld_git_set_ssl_cert_file(path), "git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS)")
+    /// Applied when libgit2 is first initialized (at once if it already is).
+    public static func trustCertificates(inFile path: String) {
+        let now = state.withLock { state in
+            state.certificateFile = path
+            return state.initialized
+        }
+        if now { applyCertificates(path) }
     }
 
     /// Where libgit2 currently looks for the global config (`GIT_OPT_GET_SEARCH_PATH`).

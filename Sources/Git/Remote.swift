@@ -43,6 +43,9 @@ final class RemoteConnection {
         if let local = url.localPath, !FileManager.default.fileExists(atPath: local) {
             throw GitSourceError(url: url.redacted, ref: nil, kind: .repositoryNotFound, detail: "repository not found (no such directory \(local))")
         }
+        if let failure = LibGit2.certificateFailure {
+            throw GitSourceError(url: url.redacted, ref: nil, kind: .failed, detail: "libgit2 cannot use the CA file hld was given: \(failure.message)")
+        }
         var remote: OpaquePointer?
         let created = git_remote_create_anonymous(&remote, repository.pointer, url.transport)
         guard created == 0, let remote else {

@@ -135,11 +135,7 @@ public enum TransportSecurity {
         guard text.contains("-----BEGIN CERTIFICATE-----") else {
             throw HLDError("\(origin) \(path): holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
         }
-        do {
-            try LibGit2.trustCertificates(inFile: absolute)
-        } catch {
-            throw HLDError("\(origin) \(path): libgit2 cannot use it: \(error.message)")
-        }
+        LibGit2.trustCertificates(inFile: absolute)
         configured.withLock { $0 = absolute }
     }
 }
