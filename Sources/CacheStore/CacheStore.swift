@@ -205,19 +205,52 @@ public struct CacheStore: Sendable {
         parts.map { "\($0.utf8.count):\($0)" }.joined()
     }
 
-    /// Removes `path` recursively (nothing if it is missing), first making its read-only
-    /// directories writable again, as the read-only trees of the cache need.
+    /// Removes `path` recursively (nothing if it is missing), making its read-only
+    /// directories writable on the way, as the read-only trees of the cache need. One pass
+    /// of `readdir` and `unlinkat` per directory: old output trees are removed on every
+    /// run, and Foundation's enumerator plus `removeItem` walked each one twice.
     public static func removeTree(_ path: String) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
-        if info.st_mode & S_IFMT == S_IFDIR {
-            chmod(path, 0o755)
-            for relative in FileManager.default.enumerator(atPath: path)?.compactMap({ $0 as? String }) ?? [] {
-                let full = path + "/" + relative
-                if lstat(full, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { chmod(full, 0o755) }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            unlink(path)
+            return
+        }
+        removeDirectory(path, mode: info.st_mode)
+    }
+
+    private static func removeDirectory(_ path: String, mode: mode_t) {
+        if mode & 0o700 != 0o700 { chmod(path, 0o755) }
+        guard let directory = opendir(path) else {
+            rmdir(path)
+            return
+        }
+        let fd = dirfd(directory)
+        var subdirectories: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var info = stat()
+                isDirectory = fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            }
+            if isDirectory {
+                subdirectories.append(name)
+            } else {
+                unlinkat(fd, name, 0)
             }
         }
-        try? FileManager.default.removeItem(atPath: path)
+        closedir(directory)
+        for name in subdirectories {
+            let child = path + "/" + name
+            var info = stat()
+            guard lstat(child, &info) == 0 else { continue }
+            removeDirectory(child, mode: info.st_mode)
+        }
+        rmdir(path)
     }
 
     /// Makes a copy of a read-only cache tree writable: directories `rwxr-xr-x`, files gain

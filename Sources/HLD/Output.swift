@@ -127,8 +127,8 @@ enum OutputLayout {
                 if InFlight.isStopping { throw HLDError("stopped").kind(.output) }
                 let path = temporary + "/" + file.path
                 let parent = (path as NSString).deletingLastPathComponent
-                if directories.insert(parent).inserted {
-                    try Self.makeDirectories(parent, below: temporary, shownAs: target)
+                if !directories.contains(parent) {
+                    try Self.makeDirectories(parent, below: temporary, shownAs: target, made: &directories)
                 }
                 // A file that is already on disk with these bytes is linked, not written
                 // again: an unchanged run creates no new inodes.
@@ -154,11 +154,13 @@ enum OutputLayout {
 
     /// Creates `directory` and its parents up to, not including, `base`, one `mkdir` at a
     /// time: if `base` is gone (an interrupt removed it) this fails rather than making it again.
-    private static func makeDirectories(_ directory: String, below base: String, shownAs shown: String) throws(HLDError) {
+    /// `made`: the directories made so far, which are not asked for again.
+    private static func makeDirectories(_ directory: String, below base: String, shownAs shown: String, made: inout Set<String>) throws(HLDError) {
         guard directory.count > base.count else { return }
         var path = base
         for component in directory.dropFirst(base.count + 1).split(separator: "/") {
             path += "/" + component
+            guard made.insert(path).inserted else { continue }
             guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
                 throw HLDError("cannot create \(shown + path.dropFirst(base.count)): \(String(cString: strerror(errno)))").kind(.output)
             }

@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Add a subcomponent to the component file, or replace the one of that name in place.",
             discussion: """
                 Appends an entry to `subcomponents` of component.yaml (or .json) in the current \
@@ -59,6 +60,7 @@ extension HLDCommand {
 
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "remove",
             abstract: "Remove a subcomponent from the component file, changing nothing else in it.",
             discussion: """
                 Removes the entry's lines from `subcomponents` of component.yaml (or .json) in \

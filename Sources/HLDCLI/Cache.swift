@@ -7,6 +7,7 @@ import HLD
 extension HLDCommand {
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cache",
             abstract: "Work with hld's cache.",
             subcommands: [Fetch.self, Info.self, Prune.self]
         )
@@ -16,6 +17,7 @@ extension HLDCommand {
 extension HLDCommand.Cache {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fetch",
             abstract: "Fetch git repositories into the cache and print what each ref resolves to.",
             discussion: """
                 Prints one line per URL: the commit, the tree at --path, and the URL \
@@ -116,6 +118,7 @@ enum CacheReportFormat: String, ExpressibleByArgument, Sendable {
 extension HLDCommand.Cache {
     struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "info",
             abstract: "Show how much the cache holds, per kind of entry.",
             discussion: """
                 Prints the cache directory, then per kind (git mirrors, git trees, chart \
@@ -169,6 +172,7 @@ extension HLDCommand.Cache {
 
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Remove cache entries that were not used lately.",
             discussion: """
                 Removes entries last used longer ago than --older-than, then, least recently \

@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Diff: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Compare two renders resource by resource: two environments, or the working tree against a commit.",
             usage: """
                 hld diff [<options>] <env-a> <env-b>

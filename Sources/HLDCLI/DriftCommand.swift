@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Drift: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drift",
             abstract: "Report what promotion would move between environments and has not.",
             usage: "hld drift [<options>] [<from> <to>]",
             discussion: """

@@ -6,6 +6,7 @@ import YAML
 extension HLDCommand {
     struct Explain: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "explain",
             abstract: "Show a component's merged config with the file and line each value came from.",
             usage: "hld explain [<options>] [<environment> ...] [<component> [<key-path>]]",
             discussion: """

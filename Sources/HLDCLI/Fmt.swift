@@ -6,6 +6,7 @@ import YAML
 extension HLDCommand {
     struct Fmt: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fmt",
             abstract: "Re-emit YAML or JSON manifests in hld's canonical Kubernetes style.",
             discussion: """
                 Parses every document of every file (aliases expanded, merge keys applied, \

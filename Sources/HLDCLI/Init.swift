@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Scaffold a new HLD: component.yaml, config files and hld.yaml.",
             discussion: """
                 Writes component.yaml (a static manifests/ subcomponent and commented \

@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Lock: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lock",
             abstract: "Pin every moving reference of the HLD per environment in hld.lock.",
             usage: "hld lock [<options>] [<environments> ...]",
             discussion: """

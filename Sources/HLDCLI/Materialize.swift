@@ -6,6 +6,7 @@ import HLD
 extension HLDCommand {
     struct Materialize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "materialize",
             abstract: "Render the HLD for one or more environments into flat manifests.",
             discussion: """
                 Environments (and groups) layer in command-line order: `hld materialize prod \
@@ -246,6 +247,7 @@ extension HLDCommand {
 
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "install",
             abstract: "Fetch every source of the HLD into the cache and run install hooks."
         )
 

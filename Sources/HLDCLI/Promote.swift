@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Move one environment's pins and promoted values to the next environment.",
             usage: "hld promote [<options>] <from> <to>",
             discussion: """

@@ -5,6 +5,7 @@ import HLD
 extension HLDCommand {
     struct Tree: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "tree",
             abstract: "Show the resolved component tree.",
             usage: "hld tree [<options>] [<environments> ...]",
             discussion: """

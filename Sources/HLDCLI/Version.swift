@@ -4,6 +4,7 @@ import HLD
 extension HLDCommand {
     struct Version: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "version",
             abstract: "Print hld's version and the libyaml and libgit2 versions it runs with."
         )
 
