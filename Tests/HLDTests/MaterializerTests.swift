@@ -259,6 +259,39 @@ import YAML
         #expect(Materializer.differences(try await fixture.render([]), in: out) == [.changed("common/a.yaml")])
     }
 
+    /// A tree that already is the render is left as it is (same directory, same files);
+    /// anything more in it — a stray file, an empty directory, a link — and it is replaced.
+    @Test func anUnchangedTreeStaysAndAnythingExtraIsReplaced() async throws {
+        let fixture = try HLDFixture([
+            "component.yaml": "name: root\nsubcomponents:\n- name: a\n  type: static\n  path: ./a\n",
+            "a/x.yaml": manifest("ConfigMap", "a"),
+        ])
+        let out = fixture.scratch.appending("generated").path
+        let output = try await fixture.render([])
+        try Materializer.write(output, to: out)
+        func inode(_ path: String) -> UInt64 {
+            var info = stat()
+            return stat(path, &info) == 0 ? UInt64(info.st_ino) : 0
+        }
+        let directory = inode(out + "/common")
+        let summary = try Materializer.write(output, to: out)
+        #expect(inode(out + "/common") == directory, "an unchanged tree is not swapped")
+        #expect(summary.written.isEmpty && summary.unchanged == ["a.yaml"] && summary.removed.isEmpty)
+        for extra in ["stray.yaml", "empty/", "link.yaml"] {
+            if extra == "empty/" {
+                try FileManager.default.createDirectory(atPath: out + "/common/empty", withIntermediateDirectories: true)
+            } else if extra == "link.yaml" {
+                try FileManager.default.createSymbolicLink(atPath: out + "/common/link.yaml", withDestinationPath: "a.yaml")
+            } else {
+                try "x: 1\n".write(toFile: out + "/common/" + extra, atomically: true, encoding: .utf8)
+            }
+            let before = inode(out + "/common")
+            try Materializer.write(output, to: out)
+            #expect(inode(out + "/common") != before, "\(extra): replaced")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/common") == ["a.yaml"], "\(extra)")
+        }
+    }
+
     @Test func anOutputDirectoryThatCannotBeWritten() async throws {
         let fixture = try HLDFixture(["component.yaml": "name: root\ntype: static\npath: ./m\n", "m/a.yaml": manifest("ConfigMap", "a")])
         let blocker = fixture.scratch.appending("not-a-directory").path
