@@ -114,43 +114,63 @@ public final class YAMLWriter {
         return output.bytes
     }
 
+    /// One step of writing a node tree: a node to write, or the end of a collection.
+    private enum Step {
+        case node(Node, isKey: Bool)
+        case endSequence(Mark)
+        case endMapping(Mark)
+    }
+
+    /// Writes `node` with a stack of its own, not the thread's: nesting as deep as the
+    /// parser accepts (1 000) would otherwise need a frame per level on a worker thread's
+    /// small stack (ASan's larger frames overflowed it).
     private func write(node: Node, isKey: Bool) throws(YAMLError) {
-        switch node.content {
-        case .scalar(let text, let style):
-            let plan = ScalarPlan(text: text, style: style, tag: node.tag, isKey: isKey)
-            var event = yaml_event_t()
-            let ok = withOptionalCString(plan.tag) { tag in
-                withBytes(plan.text) { value, count in
-                    yaml_scalar_event_initialize(
-                        &event, nil, tag, value, Int32(count),
-                        plan.plainImplicit ? 1 : 0, plan.quotedImplicit ? 1 : 0, plan.style)
+        var steps: [Step] = [.node(node, isKey: isKey)]
+        while let step = steps.popLast() {
+            switch step {
+            case .endSequence(let mark):
+                var end = yaml_event_t()
+                yaml_sequence_end_event_initialize(&end)
+                try emit(&end, at: mark)
+            case .endMapping(let mark):
+                var end = yaml_event_t()
+                yaml_mapping_end_event_initialize(&end)
+                try emit(&end, at: mark)
+            case .node(let node, let isKey):
+                switch node.content {
+                case .scalar(let text, let style):
+                    let plan = ScalarPlan(text: text, style: style, tag: node.tag, isKey: isKey)
+                    var event = yaml_event_t()
+                    let ok = withOptionalCString(plan.tag) { tag in
+                        withBytes(plan.text) { value, count in
+                            yaml_scalar_event_initialize(
+                                &event, nil, tag, value, Int32(count),
+                                plan.plainImplicit ? 1 : 0, plan.quotedImplicit ? 1 : 0, plan.style)
+                        }
+                    }
+                    guard ok == 1 else { throw YAMLError(.emitter, "cannot write scalar \"\(text.prefix(40))\" (invalid tag?)", mark: node.mark) }
+                    try emit(&event, at: node.mark)
+                case .sequence(let items):
+                    var event = yaml_event_t()
+                    let tag = Self.collectionTag(node.tag, standard: Tag.seq)
+                    let ok = withOptionalCString(tag) { yaml_sequence_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE) }
+                    guard ok == 1 else { throw YAMLError(.emitter, "cannot write a sequence tagged \(tag ?? "")", mark: node.mark) }
+                    try emit(&event, at: node.mark)
+                    steps.append(.endSequence(node.mark))
+                    for item in items.reversed() { steps.append(.node(item, isKey: false)) }
+                case .mapping(let pairs):
+                    var event = yaml_event_t()
+                    let tag = Self.collectionTag(node.tag, standard: Tag.map)
+                    let ok = withOptionalCString(tag) { yaml_mapping_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE) }
+                    guard ok == 1 else { throw YAMLError(.emitter, "cannot write a mapping tagged \(tag ?? "")", mark: node.mark) }
+                    try emit(&event, at: node.mark)
+                    steps.append(.endMapping(node.mark))
+                    for pair in pairs.reversed() {
+                        steps.append(.node(pair.value, isKey: false))
+                        steps.append(.node(pair.key, isKey: true))
+                    }
                 }
             }
-            guard ok == 1 else { throw YAMLError(.emitter, "cannot write scalar \"\(text.prefix(40))\" (invalid tag?)", mark: node.mark) }
-            try emit(&event, at: node.mark)
-        case .sequence(let items):
-            var event = yaml_event_t()
-            let tag = Self.collectionTag(node.tag, standard: Tag.seq)
-            let ok = withOptionalCString(tag) { yaml_sequence_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE) }
-            guard ok == 1 else { throw YAMLError(.emitter, "cannot write a sequence tagged \(tag ?? "")", mark: node.mark) }
-            try emit(&event, at: node.mark)
-            for item in items { try write(node: item, isKey: false) }
-            var end = yaml_event_t()
-            yaml_sequence_end_event_initialize(&end)
-            try emit(&end, at: node.mark)
-        case .mapping(let pairs):
-            var event = yaml_event_t()
-            let tag = Self.collectionTag(node.tag, standard: Tag.map)
-            let ok = withOptionalCString(tag) { yaml_mapping_start_event_initialize(&event, nil, $0, tag == nil ? 1 : 0, options.flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE) }
-            guard ok == 1 else { throw YAMLError(.emitter, "cannot write a mapping tagged \(tag ?? "")", mark: node.mark) }
-            try emit(&event, at: node.mark)
-            for pair in pairs {
-                try write(node: pair.key, isKey: true)
-                try write(node: pair.value, isKey: false)
-            }
-            var end = yaml_event_t()
-            yaml_mapping_end_event_initialize(&end)
-            try emit(&end, at: node.mark)
         }
     }
 
