@@ -83,7 +83,7 @@ func regularFiles(under root: String) throws -> [String: Int64] {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct CachePruneTests {
+@Suite(.timeLimit(.minutes(10))) struct CachePruneTests {
     /// Four records last used a day apart, oldest first: a, b, c, d.
     func agedStore(_ scratch: TemporaryDirectory, now: Date) throws -> (CacheStore, [CacheEntry]) {
         let store = CacheStore(root: scratch.url)

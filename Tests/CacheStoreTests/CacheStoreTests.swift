@@ -160,7 +160,7 @@ func temporaries(in directory: String) -> [String] {
 
     /// A writer killed mid-write leaves a temporary and no entry; the next writer of the
     /// entry gets the lock at once (the kernel released it) and removes the leftover.
-    @Test(.timeLimit(.minutes(5))) func aKilledWritersTemporaryIsRemovedByTheNextWriter() throws {
+    @Test(.timeLimit(.minutes(10))) func aKilledWritersTemporaryIsRemovedByTheNextWriter() throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let store = CacheStore(root: scratch.url.appendingPathComponent("cache"))
@@ -183,7 +183,7 @@ var probePath: String {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cache-store-probe").path
 }
 
-@Suite(.timeLimit(.minutes(2))) struct LockTests {
+@Suite(.timeLimit(.minutes(10))) struct LockTests {
     /// What both threads and the probe processes write: the same content-addressed object,
     /// record and verified blob, over and over.
     static func race(_ store: CacheStore, rounds: Int, label: String) throws {
@@ -424,7 +424,7 @@ var probePath: String {
 
     /// As an unprivileged user (root ignores modes), a read-only tree refuses new files yet
     /// the store removes it.
-    @Test(.timeLimit(.minutes(5))) func aReadOnlyTreeIsRemovable() throws {
+    @Test(.timeLimit(.minutes(10))) func aReadOnlyTreeIsRemovable() throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let root = scratch.appending("cache")

@@ -5,7 +5,7 @@ import TestSupport
 @testable import Git
 
 /// Several `hld` processes on one cache, a process killed mid-fetch, and commit + push.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(10)))
 struct GitProcessTests {
     /// The `hld` built next to this test bundle (or `$HLD_BINARY`).
     static var hld: String { hldBinary.path }

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// The loopback servers and fixtures in Support/ work, with the git CLI as the client.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct LoopbackServersTests {
     /// A published fixture: root/x.git with README.md and docs/guide.md on `main`.
     private func publishedFixture(in scratch: TemporaryDirectory) throws -> (FixtureRepository, URL, String) {

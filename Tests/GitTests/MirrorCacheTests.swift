@@ -6,7 +6,7 @@ import TestSupport
 
 /// The cache against real repositories served on 127.0.0.1: local paths, file://, git://
 /// (git daemon) and smart HTTP (git http-backend).
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct MirrorCacheTests {
     /// A scratch area: a served root, a cache root and a fixture `app` with a chart folder,
     /// a tag and an annotated tag, published as `app.git`.

@@ -10,7 +10,7 @@ import TestSupport
 /// (``LibGit2/canFetchShallowOverStatefulTransports``); the answers are the same.
 /// One test at a time, each world made on a thread of its own: the fixture takes some
 /// hundred git commands, which must not hold the threads the rest of the suite runs on.
-@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: LibGit2.canFetchShallow, "libgit2 before 1.7 cannot fetch shallow"))
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: LibGit2.canFetchShallow, "libgit2 before 1.7 cannot fetch shallow"))
 struct ShallowFetchTests {
     /// A repository with history on `main` (30 commits), a `feature` branch, a lightweight
     /// and an annotated tag, served as `apps.git` by git daemon and smart HTTP.

@@ -138,7 +138,7 @@ extension Data {
 
 /// The same links in a repository served by `git daemon`, exported through `MirrorCache`:
 /// what lands on disk, and reading `path`s through links.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct SymlinkExportTests {
     /// Links as (path, target) in the served repository, besides the files of `files`.
     static let files = ["sub/readme.md": "readme\n", "sub/charts/Chart.yaml": "name: c\n", "z-dir/file.txt": "z\n"]

@@ -237,7 +237,7 @@ import TestSupport
     }
 
     /// The most common automated commit: CI bumps an image tag, then materializes.
-    @Test(.timeLimit(.minutes(3))) func anImageBumpChangesOnlyThatImage() throws {
+    @Test(.timeLimit(.minutes(10))) func anImageBumpChangesOnlyThatImage() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         let cache = scratch.appending("cache").path
         let first = try hld(["materialize", "-C", cluster, "prod", "--cache-dir", cache])

@@ -5,7 +5,7 @@ import TestSupport
 /// `hld cache info` and `hld cache prune` on the example's cache, with real hld processes
 /// materializing beside them. Serialized, and waiting for long runs without holding a
 /// thread of the test pool: eight runs at once already load a small machine.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct CacheCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CacheCommandTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

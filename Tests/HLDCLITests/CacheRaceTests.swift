@@ -4,7 +4,7 @@ import TestSupport
 
 /// Two `hld` processes on one cache at the same time (SPEC §2: entries are locked, so
 /// concurrent processes share the cache safely).
-@Suite(.timeLimit(.minutes(3))) struct CacheRaceTests {
+@Suite(.timeLimit(.minutes(10))) struct CacheRaceTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

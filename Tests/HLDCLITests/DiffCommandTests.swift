@@ -126,7 +126,7 @@ final class DiffProject: Sendable {
     ]
 }
 
-@Suite(.timeLimit(.minutes(3))) struct DiffCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct DiffCommandTests {
     @Test func twoEnvironmentsOfAStaticComponentAndALocalChart() throws {
         let project = try DiffProject()
         let result = try project.hld(["diff", "dev", "prod"])
@@ -421,7 +421,7 @@ final class DiffProject: Sendable {
 
 /// `hld diff --format markdown` without --max-size: ResourceDiff.defaultMarkdownLimit.
 /// `hld diff --base`: the old side read from the project's git repository at a revision.
-@Suite(.timeLimit(.minutes(3))) struct DiffBaseTests {
+@Suite(.timeLimit(.minutes(10))) struct DiffBaseTests {
     /// A project committed, then changed by `change` in a second commit.
     func committed(subdirectory: String = "hld", _ change: (DiffProject) throws -> Void) throws -> (DiffProject, FixtureRepository) {
         let project = try DiffProject(subdirectory: subdirectory)

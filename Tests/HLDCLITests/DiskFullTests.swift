@@ -5,7 +5,7 @@ import TestSupport
 /// A full disk under the output and under the cache (small tmpfs mounts): a clear error
 /// naming the path, nothing half-written, the previous output intact, and the next run
 /// with room succeeds.
-@Suite(.timeLimit(.minutes(5)), .serialized) struct DiskFullTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct DiskFullTests {
     /// A tmpfs of `size` mounted at a new directory, unmounted when released.
     final class SmallDisk: Sendable {
         let path: String

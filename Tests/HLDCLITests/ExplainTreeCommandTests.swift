@@ -4,7 +4,7 @@ import TestSupport
 
 /// `hld explain` and `hld tree` as a user runs them, on a tree with a local component, an
 /// inline Helm chart, a static directory, a component from git and a disabled entry.
-@Suite(.timeLimit(.minutes(3))) struct ExplainTreeCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct ExplainTreeCommandTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

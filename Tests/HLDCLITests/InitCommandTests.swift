@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `hld init` as a user runs it, and what `hld materialize` makes of the result.
-@Suite(.timeLimit(.minutes(2))) struct InitCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct InitCommandTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

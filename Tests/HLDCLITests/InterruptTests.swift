@@ -4,7 +4,7 @@ import TestSupport
 
 /// SIGINT and SIGTERM in the middle of a run leave no temporary file of hld's behind, and
 /// the output is the old tree or the new one.
-@Suite(.timeLimit(.minutes(4))) struct InterruptTests {
+@Suite(.timeLimit(.minutes(10))) struct InterruptTests {
     /// Every file under `root` whose name marks it as hld's temporary.
     func leftovers(under root: String) -> [String] {
         (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {

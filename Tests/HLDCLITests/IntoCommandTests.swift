@@ -4,7 +4,7 @@ import TestSupport
 
 /// `hld materialize --into`: the example committed into a bare GitOps repository, pushed
 /// to `git daemon --enable=receive-pack` on 127.0.0.1 or written in place.
-@Suite(.timeLimit(.minutes(4))) struct IntoCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct IntoCommandTests {
     func hld(_ arguments: [String], in cluster: String, cache: URL) throws -> ChildProcess.CommandResult {
         try ChildProcess.run(hldBinary.path, ["-C", cluster, "--cache-dir", cache.path] + arguments, environment: LockCommandTests.environment)
     }
@@ -208,7 +208,7 @@ import TestSupport
 
 /// `hld diff --base` on the bundled example, whose relative mirror (`../.repos/`) is not in
 /// the commit: the old side still reads hld.yaml and its mirrors from the project.
-@Suite(.timeLimit(.minutes(3))) struct DiffBaseExampleTests {
+@Suite(.timeLimit(.minutes(10))) struct DiffBaseExampleTests {
     @Test func theExampleDiffsAgainstItsLastCommit() throws {
         let (scratch, cluster) = try ExampleCopy.make()
         defer { withExtendedLifetime(scratch) {} }

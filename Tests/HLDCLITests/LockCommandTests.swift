@@ -4,7 +4,7 @@ import TestSupport
 
 /// `hld lock` and `hld materialize --locked/--frozen` on a copy of the example, whose
 /// application repositories are real git repositories the test adds commits to.
-@Suite(.timeLimit(.minutes(3))) struct LockCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct LockCommandTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

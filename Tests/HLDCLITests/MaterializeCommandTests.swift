@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `hld materialize` and `hld install` as a user runs them, on a copy of the example.
-@Suite(.timeLimit(.minutes(3))) struct MaterializeCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct MaterializeCommandTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
     }

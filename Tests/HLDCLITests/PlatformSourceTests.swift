@@ -5,7 +5,7 @@ import TestSupport
 /// The "platform source repository" model: the HLD's own definitions promoted commit by
 /// commit (hld.yaml `promoteDefinitions: true`), each environment's config from the working
 /// tree or, with `configBranches`, from the environment's own branch.
-@Suite(.timeLimit(.minutes(3))) struct PlatformSourceTests {
+@Suite(.timeLimit(.minutes(10))) struct PlatformSourceTests {
     func hld(_ arguments: [String], in repository: FixtureRepository, cache: URL) throws -> ChildProcess.CommandResult {
         try ChildProcess.run(hldBinary.path, ["-C", repository.path, "--cache-dir", cache.path] + arguments, environment: LockCommandTests.environment)
     }

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Progress on stderr: one live line on a terminal, plain lines with --verbose elsewhere,
 /// nothing with --quiet; a summary line at the end.
-@Suite(.timeLimit(.minutes(3))) struct ProgressTests {
+@Suite(.timeLimit(.minutes(10))) struct ProgressTests {
     static var environment: [String: String] {
         ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "TERM": "xterm"]
     }

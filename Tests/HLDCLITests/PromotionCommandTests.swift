@@ -4,7 +4,7 @@ import TestSupport
 
 /// Promotion end to end on a copy of the example: lock, a commit on an app's dev branch,
 /// drift, promote stage by stage, and a promotable image tag.
-@Suite(.timeLimit(.minutes(4))) struct PromotionCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct PromotionCommandTests {
     func hld(_ arguments: [String], in cluster: String, cache: URL) throws -> ChildProcess.CommandResult {
         try ChildProcess.run(hldBinary.path, ["-C", cluster, "--cache-dir", cache.path] + arguments, environment: LockCommandTests.environment)
     }

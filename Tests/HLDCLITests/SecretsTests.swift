@@ -8,7 +8,7 @@ import TestSupport
 /// no secret, in clear or base64, in any output, file, cache entry, lock file, commit or
 /// temporary file. Failing runs (a wrong token) are swept too: their errors name where a
 /// credential came from, never what it is.
-@Suite(.timeLimit(.minutes(5))) struct SecretsTests {
+@Suite(.timeLimit(.minutes(10))) struct SecretsTests {
     static let gitToken = "ghp-host-\(UUID().uuidString)"
     static let accessToken = "glpat-access-\(UUID().uuidString)"
     static let chartToken = "chart-pass-\(UUID().uuidString)"

@@ -6,7 +6,7 @@ import TestSupport
 /// repository over smart HTTP, a chart repository and an http manifest. Verification is
 /// on by default; `--ca-file` or `SSL_CERT_FILE` trusts the CA; an untrusted CA or a
 /// certificate for another host fails with a clear error, never an unverified fallback.
-@Suite(.timeLimit(.minutes(5)), .serialized) struct TLSTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct TLSTests {
     final class World: Sendable {
         let scratch: TemporaryDirectory
         let certificates: TLSCertificates

@@ -6,7 +6,7 @@ import YAML
 
 /// The resolve stage on its own (`Materializer.resolve`) and the resolved tree `hld tree`
 /// shows.
-@Suite(.timeLimit(.minutes(3))) struct ComponentTreeTests {
+@Suite(.timeLimit(.minutes(10))) struct ComponentTreeTests {
     @Test func resolvingRunsNoHookAndRecordsDisabledEntries() async throws {
         let fixture = try HLDFixture([
             "component.yaml": """

@@ -6,7 +6,7 @@ import YAML
 
 /// Diagnostics do not depend on scheduling: warnings come in tree order and every
 /// failing component is reported, the same with one job or eight.
-@Suite(.timeLimit(.minutes(3))) struct DiagnosticsOrderTests {
+@Suite(.timeLimit(.minutes(10))) struct DiagnosticsOrderTests {
     /// Eight static siblings, each with a warning of its own; two of them broken when
     /// `broken` (a missing directory, an invalid manifest).
     func fixture(broken: Bool) throws -> HLDFixture {

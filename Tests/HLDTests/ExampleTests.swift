@@ -4,7 +4,7 @@ import TestSupport
 @testable import HLD
 
 /// The bundled example (hld-examples/), copied to a scratch directory.
-@Suite(.timeLimit(.minutes(3))) struct ExampleTests {
+@Suite(.timeLimit(.minutes(10))) struct ExampleTests {
     /// A copy of the example with its application repositories set up.
     func example() throws -> TemporaryDirectory { try ExampleCopy.make().0 }
 

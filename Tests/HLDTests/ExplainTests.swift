@@ -6,7 +6,7 @@ import YAML
 
 /// `hld explain`: every value of a merged config traced to the file and line that won,
 /// checked on the precedence table of ConfigMergeTests.
-@Suite(.timeLimit(.minutes(3))) struct ExplainTests {
+@Suite(.timeLimit(.minutes(10))) struct ExplainTests {
     typealias Row = ConfigMergeTests.Row
 
     static let rows = ConfigMergeTests.rows.filter { $0.expected != nil }

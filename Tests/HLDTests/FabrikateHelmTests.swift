@@ -11,7 +11,7 @@ import YAML
 /// here in the shape of incubator/jaeger: an apiVersion v1 chart with requirements.yaml,
 /// cassandra and elasticsearch vendored in charts/ behind conditions, and an index whose
 /// archive URLs are absolute and name the original host.
-@Suite(.timeLimit(.minutes(4)), .serialized) struct FabrikateHelmTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct FabrikateHelmTests {
     static let incubator = "https://kubernetes-charts-incubator.storage.googleapis.com/"
 
     final class Incubator: Sendable {

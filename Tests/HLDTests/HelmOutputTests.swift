@@ -8,7 +8,7 @@ import YAML
 /// does: YAML files embedded in ConfigMaps (with their own `---` lines), block scalars
 /// ending a document, comment-only and empty documents, `--- # comment` separators, `...`,
 /// CRLF line ends, and a key given twice. Each chart is written here, at test time.
-@Suite(.timeLimit(.minutes(4)), .serialized) struct HelmOutputTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct HelmOutputTests {
     /// A local chart `patterns` beside the HLD, rendered by real helm.
     static let templates: [String: String] = [
         // As stable/elasticsearch-curator does: a YAML file in a ConfigMap, whose own

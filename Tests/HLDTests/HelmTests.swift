@@ -101,7 +101,7 @@ final class ChartRepositoryFixture: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(4)), .serialized) struct HelmTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct HelmTests {
     func documents(_ output: Materialization, _ path: String) throws -> [Node] {
         try Node.documents(in: output.text(path) ?? "")
     }

@@ -6,7 +6,7 @@ import YAML
 
 /// A Kustomize base/overlays layout like the seed design, built by hld and by the real
 /// kustomize (kubectl kustomize or kustomize).
-@Suite(.timeLimit(.minutes(2))) struct KustomizeTests {
+@Suite(.timeLimit(.minutes(10))) struct KustomizeTests {
     static let files: [String: String] = [
         "component.yaml": """
             name: shop

@@ -7,7 +7,7 @@ import YAML
 /// Every kind of moving source locked and rendered as locked: a chart version constraint
 /// from a Helm repository, the latest chart of an OCI registry, an http manifest. All on
 /// real servers on 127.0.0.1, charts made and rendered by the real helm.
-@Suite(.timeLimit(.minutes(4)), .serialized) struct LockedSourcesTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct LockedSourcesTests {
     static func component(repository: String, oci: String, manifest: String) -> String {
         """
         name: root

@@ -4,7 +4,7 @@ import TestSupport
 import YAML
 @testable import HLD
 
-@Suite(.timeLimit(.minutes(3))) struct MaterializerTests {
+@Suite(.timeLimit(.minutes(10))) struct MaterializerTests {
     // MARK: bad input, each with its message
 
     @Test func malformedComponentAndConfigFiles() async throws {

@@ -8,7 +8,7 @@ import YAML
 /// `mirrors` rewrite every URL hld fetches (SPEC §1.3): chart repository indexes, chart
 /// archives (also absolute archive URLs naming the original host), chart dependencies,
 /// http manifests and git remotes; cache keys keep the original URL.
-@Suite(.timeLimit(.minutes(4)), .serialized) struct MirrorTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct MirrorTests {
     /// A chart repository on loopback whose index names the original (unreachable) host
     /// in absolute archive URLs, as the googleapis repositories' indexes did; plus a
     /// manifest and a dependency chart, all under `served/`.

@@ -120,7 +120,7 @@ final class OCIChartFixture: Sendable {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(4))) struct OCITests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OCITests {
     func documents(_ output: Materialization, _ path: String) throws -> [Node] {
         try Node.documents(in: output.text(path) ?? "")
     }

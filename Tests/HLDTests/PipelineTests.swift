@@ -6,7 +6,7 @@ import YAML
 
 /// Resolve, then render (SPEC §9): every source is fetched and pinned before anything
 /// renders, so `install` fetches everything a render needs.
-@Suite(.timeLimit(.minutes(4)), .serialized) struct PipelineTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct PipelineTests {
     /// Every kind of fetched source, each served on loopback: an external git component, a
     /// git chart with a repository dependency, a repository chart, a local chart with a
     /// repository dependency, an http manifest and a kustomization from git.

@@ -5,7 +5,7 @@ import YAML
 @testable import HLD
 
 /// A one-key typo must never silently empty an environment (SPEC §1.1, §1.2).
-@Suite(.timeLimit(.minutes(2))) struct TypoGuardTests {
+@Suite(.timeLimit(.minutes(10))) struct TypoGuardTests {
     @Test(arguments: [
         ("name: cluster\nsubcomponent:\n- {name: a, type: static, path: ./m}\n", "component.yaml:2:1: unknown field subcomponent (did you mean subcomponents?)"),
         ("name: cluster\nsubcomponents:\n- {name: a, tpye: static, path: ./m}\n", "component.yaml:3:13: unknown field tpye (did you mean type?)"),

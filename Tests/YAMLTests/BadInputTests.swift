@@ -3,7 +3,7 @@ import YAML
 
 /// Hostile or broken input: each a clear, located error or a correct result; never a crash
 /// or a hang (the time limit turns a hang into a failure instead of a stuck CI run).
-@Suite(.timeLimit(.minutes(5))) struct BadInputTests {
+@Suite(.timeLimit(.minutes(10))) struct BadInputTests {
     func parseError(_ text: String, file: String = "bad.yaml", limits: ParseLimits = .default) -> YAMLError? {
         do {
             _ = try Node.documents(in: text, file: file, limits: limits)
