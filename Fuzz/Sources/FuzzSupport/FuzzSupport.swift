@@ -9,6 +9,14 @@ public func violated(_ property: String, _ detail: @autoclosure () -> String) ->
     fatalError("property violated: \(property)\n\(detail())")
 }
 
+/// With HLD_FUZZ_TRACE=1, says on stderr how far an input got (`accepted`, `merged`,
+/// `edited`): to see whether seeds reach the property checks.
+public func trace(_ message: @autoclosure () -> String) {
+    if tracing { FileHandle.standardError.write(Data("hld-fuzz: \(message())\n".utf8)) }
+}
+
+private let tracing = ProcessInfo.processInfo.environment["HLD_FUZZ_TRACE"].map { $0 != "" && $0 != "0" } ?? false
+
 /// Traps with `property` when `condition` is false.
 public func require(_ condition: Bool, _ property: String, _ detail: @autoclosure () -> String = "") {
     if !condition { violated(property, detail()) }
@@ -136,6 +144,18 @@ public enum KnownIssue: String, CaseIterable, Sendable {
     /// bytes; mostly the result then fails to parse and the edit is refused, but not always
     /// (regressions/text-editor/utf16-offsets: the root set to `fuzz` keeps part of the old text).
     case utf16Editing = "utf16-editing"
+
+    /// A crash: `Session.replacing` traps ("Range requires lowerBound <= upperBound",
+    /// TextEditor.swift:351) setting the value of an explicit key that has none (`? >`)
+    /// when the next entry's key starts with `:` (`:1:`): `colonEnd` takes that `:` for the
+    /// entry's own, so the range runs from after it back to the empty value
+    /// (regressions/text-editor/explicit-key-without-value-crash).
+    case explicitKeyWithoutValueCrash = "explicit-key-without-value-crash"
+
+    /// The editor's layout counts a UTF-8 byte order mark as indentation of the first
+    /// line: a key added to a map that starts the file is indented by 3 under the last
+    /// value (`\u{FEFF}a:` plus `b: 1` reads `{a: {b: 1}}`) (regressions/text-editor/bom-indent).
+    case byteOrderMarkIndent = "byte-order-mark-indent"
 
     /// Whether the targets step around this issue in this process.
     public var isTolerated: Bool { !strict }

@@ -40,6 +40,7 @@ func load(_ bytes: [UInt8], file: String, format: SourceFormat) -> ComponentDefi
     guard let definition = try? ComponentFile.parse(bytes: bytes, file: file, format: format, diagnostics: DiscardedDiagnostics()) else {
         return nil
     }
+    trace("accepted \(file): \(definition.name) with \(definition.subcomponents.count) subcomponent(s)")
     checkPromises(definition, path: definition.name)
     return definition
 }

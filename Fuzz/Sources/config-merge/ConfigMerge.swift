@@ -38,6 +38,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } catch {
         return 0
     }
+    trace("merged \(layers.count) layer(s)")
     require(merged.pairs != nil, "the merged config is a map", show(merged))
     checkStruct(merged, layers.map(\.node).filter { !$0.isNull }, path: "", topLevel: true)
     let config = ComponentConfig(merged)

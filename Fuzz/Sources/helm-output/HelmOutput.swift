@@ -29,6 +29,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 func check(_ documents: [RenderedDocument], _ bytes: [UInt8], format: SourceFormat) {
+    trace("read \(documents.count) document(s) (\(format))")
     require(documents.allSatisfy { !$0.node.isNull }, "empty documents are dropped")
     guard let plain = try? DocumentReader(bytes: bytes, format: format, duplicateKeys: .lastWins).readAll() else {
         violated("what the manifest reader accepts, the YAML reader accepts", "")

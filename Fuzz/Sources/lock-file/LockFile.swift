@@ -8,6 +8,7 @@ import YAML
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let lock = try? LockFile.parse(input(data, size), file: "hld.lock") else { return 0 }
+    trace("accepted a lock file with \(lock.sections.count) section(s)")
     let text = lock.text()
     let again: LockFile
     do {

@@ -187,6 +187,8 @@ func existingPaths(_ root: Node) -> [[PathSegment]] {
 
 func edit(_ file: [UInt8], _ command: Command) {
     guard var editor = try? TextEditor(bytes: file, file: "fuzz", format: command.format, document: command.document) else { return }
+    // A known crash is not run into again and again.
+    if KnownIssue.explicitKeyWithoutValueCrash.isTolerated, hasExplicitKey(file, withoutValue: true) { return }
     // An empty (or blank) file is a new one, JSON too: no documents yet.
     let blank = file.allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
     guard let before = blank ? [] : try? DocumentReader(bytes: file, format: command.format).readAll() else {
@@ -210,10 +212,16 @@ func edit(_ file: [UInt8], _ command: Command) {
     let resultText = String(decoding: result, as: UTF8.self)
     let after: [Node]
     do {
-        after = try DocumentReader(bytes: result, format: command.format).readAll()
+        let blankResult = result.allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        after = blankResult ? [] : try DocumentReader(bytes: result, format: command.format).readAll()
     } catch {
         violated("an edited file parses", "\(error)\n\(description)\nresult:\n\(quote(resultText))")
     }
+    if let issue = toleratedIssue(file, before, command, path, value, target) {
+        trace("edited \(description); known issue \(issue.rawValue): checked only that it parses")
+        return
+    }
+    trace("edited \(description)")
     // A file of one document set to null may be written as nothing: an empty file reads
     // as one null document.
     require(result == file || after.count == max(before.count, 1) || (after.isEmpty && before.count <= 1),
@@ -227,26 +235,7 @@ func edit(_ file: [UInt8], _ command: Command) {
         }
     }
     guard !usesMergeKeys(file) else { return }
-    if KnownIssue.singlePairFlowMapping.isTolerated, hasSinglePairFlowMapping(file) { return }
-    if KnownIssue.unspacedComment.isTolerated, zip(file, file.dropFirst()).contains(where: { $1 == UInt8(ascii: "#") && "]}\"',".utf8.contains($0) }) {
-        return
-    }
-    if KnownIssue.explicitKey.isTolerated, hasExplicitKey(file) { return }
-    if KnownIssue.unicodeLineBreak.isTolerated, hasOtherLineBreaks(file) { return }
-    if KnownIssue.utf16Editing.isTolerated, isUTF16(file) { return }
-    if KnownIssue.removeLastDropsTag.isTolerated, case .remove = command.operation, let parent = lookup(target, path.dropLast()[...]),
-       parent.tag != nil, (parent.pairs?.count ?? parent.sequence?.count) == 1 {
-        return
-    }
-    if KnownIssue.blockScalarAtEnd.isTolerated, file.last.map({ $0 != 0x0A }) ?? false,
-       file.contains(UInt8(ascii: "|")) || file.contains(UInt8(ascii: ">")) {
-        return
-    }
-    if KnownIssue.blockScalarTrailingSpaces.isTolerated, before.contains(where: \.hasBlockScalarEndingInSpaces) { return }
-    // New values are written by the emitter (flow style inside flow collections).
-    if KnownIssue.emitterIssue(in: [value], flow: true) != nil { return }
     guard let expected = model(command.operation, path, value, target) else {
-        if KnownIssue.setSkipsMissingIndex.isTolerated, path.contains(where: { if case .index = $0 { true } else { false } }) { return }
         violated("the editor makes only edits the path allows", "\(description)\nresult:\n\(quote(resultText))")
     }
     let json = command.format == .json
@@ -262,6 +251,34 @@ func edit(_ file: [UInt8], _ command: Command) {
     }
     require(editor.bytes == result, "setting the value that is there changes no byte",
             "\(description)\nfirst:\n\(quote(resultText))\nsecond:\n\(quote(String(decoding: editor.bytes, as: UTF8.self)))")
+}
+
+/// The known issue (`KnownIssue`) this edit of this file may run into, if the targets
+/// step around it: then only "the result parses" is checked.
+func toleratedIssue(_ file: [UInt8], _ before: [Node], _ command: Command, _ path: [PathSegment], _ value: Node, _ target: Node) -> KnownIssue? {
+    if KnownIssue.singlePairFlowMapping.isTolerated, hasSinglePairFlowMapping(file) { return .singlePairFlowMapping }
+    if KnownIssue.unspacedComment.isTolerated, zip(file, file.dropFirst()).contains(where: { $1 == UInt8(ascii: "#") && "]}\"',".utf8.contains($0) }) {
+        return .unspacedComment
+    }
+    if KnownIssue.explicitKey.isTolerated, hasExplicitKey(file) { return .explicitKey }
+    if KnownIssue.unicodeLineBreak.isTolerated, hasOtherLineBreaks(file) { return .unicodeLineBreak }
+    if KnownIssue.utf16Editing.isTolerated, isUTF16(file) { return .utf16Editing }
+    if KnownIssue.byteOrderMarkIndent.isTolerated, file.starts(with: [0xEF, 0xBB, 0xBF]) { return .byteOrderMarkIndent }
+    if KnownIssue.removeLastDropsTag.isTolerated, case .remove = command.operation, let parent = lookup(target, path.dropLast()[...]),
+       parent.tag != nil, (parent.pairs?.count ?? parent.sequence?.count) == 1 {
+        return .removeLastDropsTag
+    }
+    if KnownIssue.blockScalarAtEnd.isTolerated, file.last.map({ $0 != 0x0A }) ?? false,
+       file.contains(UInt8(ascii: "|")) || file.contains(UInt8(ascii: ">")) {
+        return .blockScalarAtEnd
+    }
+    if KnownIssue.blockScalarTrailingSpaces.isTolerated, before.contains(where: \.hasBlockScalarEndingInSpaces) { return .blockScalarTrailingSpaces }
+    if KnownIssue.setSkipsMissingIndex.isTolerated, path.contains(where: { if case .index = $0 { true } else { false } }),
+       model(command.operation, path, value, target) == nil {
+        return .setSkipsMissingIndex
+    }
+    // New values are written by the emitter (flow style inside flow collections).
+    return KnownIssue.emitterIssue(in: [value], flow: true)
 }
 
 // MARK: the same edits on the parsed tree
@@ -427,7 +444,7 @@ func hasSinglePairFlowMapping(_ bytes: [UInt8]) -> Bool {
 }
 
 /// Whether a mapping key of the file is written after the `?` indicator (`KnownIssue.explicitKey`).
-func hasExplicitKey(_ bytes: [UInt8]) -> Bool {
+func hasExplicitKey(_ bytes: [UInt8], withoutValue: Bool = false) -> Bool {
     guard let tree = try? SyntaxTree(bytes: bytes, file: nil) else { return false }
     func explicit(_ key: SyntaxNode) -> Bool {
         var index = min(key.start, bytes.count)
@@ -438,7 +455,10 @@ func hasExplicitKey(_ bytes: [UInt8]) -> Bool {
         switch node.kind {
         case .scalar, .alias: return false
         case .sequence(let items): return items.contains(where: visit)
-        case .mapping(let pairs): return pairs.contains { explicit($0.key) || visit($0.key) || visit($0.value) }
+        case .mapping(let pairs):
+            return pairs.contains { pair in
+                (explicit(pair.key) && (!withoutValue || pair.value.start == pair.value.end)) || visit(pair.key) || visit(pair.value)
+            }
         }
     }
     return tree.documents.contains(where: visit)
