@@ -94,7 +94,11 @@ struct LineIndex {
             let line = self.line(number) ?? ""
             var text = Substring(line)
             if text.hasPrefix("---") { text = text.dropFirst(3).drop { $0 == " " || $0 == "\t" } }
-            if text.hasPrefix(marker) { current = String(text.dropFirst(marker.count)).trimmingTrailingWhitespace }
+            if text.hasPrefix(marker) {
+                // The comment ends, for YAML, at any line break: a lone CR, NEL, U+2028, U+2029.
+                let name = text.dropFirst(marker.count).prefix { !"\r\u{85}\u{2028}\u{2029}".contains($0) }
+                current = String(name).trimmingTrailingWhitespace
+            }
             result.append(current)
         }
         return result

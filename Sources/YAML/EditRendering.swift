@@ -44,7 +44,9 @@ enum Render {
             case "\t": result += "\\t"
             case "\r": result += "\\r"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) || scalar.value == 0xFEFF {
+                // U+2028 and U+2029 too: YAML reads them as line breaks, and folds them.
+                if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) || scalar.value == 0xFEFF
+                    || scalar.value == 0x2028 || scalar.value == 0x2029 {
                     result += "\\u" + String(repeatElement("0", count: 4 - String(scalar.value, radix: 16).count)) + String(scalar.value, radix: 16)
                 } else {
                     result.unicodeScalars.append(scalar)

@@ -58,6 +58,7 @@ public final class YAMLWriter {
     private let output = OutputBuffer()
     private let options: EmitOptions
     private var started = false
+    private var wroteDocument = false
     private var finished = false
 
     public init(options: EmitOptions = .default) {
@@ -84,8 +85,12 @@ public final class YAMLWriter {
             try emit(&event, at: document.mark)
             started = true
         }
+        // A first document that is an empty null writes no text: only its `---` keeps it.
+        var empty = false
+        if document.tag == nil, case .scalar(let text, .plain) = document.content { empty = text.isEmpty }
         var start = yaml_event_t()
-        yaml_document_start_event_initialize(&start, nil, nil, nil, options.explicitDocumentStart ? 0 : 1)
+        yaml_document_start_event_initialize(&start, nil, nil, nil, options.explicitDocumentStart || (empty && !wroteDocument) ? 0 : 1)
+        wroteDocument = true
         try emit(&start, at: document.mark)
         try write(node: document, isKey: false)
         var end = yaml_event_t()
@@ -200,8 +205,9 @@ private struct ScalarPlan {
     init(text: String, style: ScalarStyle, tag: String?, isKey: Bool) {
         self.text = text
         switch tag {
-        case nil where style == .plain:
-            // Resolved by the reader: keep it plain. libyaml quotes an empty plain key,
+        case nil where style == .plain && !text.utf8.contains(0x0A):
+            // Resolved by the reader: keep it plain (a plain scalar over lines is a
+            // string, and written as one below). libyaml quotes an empty plain key,
             // which would turn null into "", so a null key is spelled out.
             if isKey && text.isEmpty { self.text = "null" }
             self.tag = nil

@@ -185,9 +185,10 @@ public enum SourceFormat: Sendable {
 
 enum JSONEscapes {
     /// Rewrites each surrogate-pair escape to one `\U` escape of eight hex digits;
-    /// everything else is unchanged.
+    /// everything else is unchanged. UTF-16 text (a byte order mark) is left alone: a
+    /// byte search would match inside its characters.
     static func joiningSurrogatePairs(_ bytes: [UInt8]) -> [UInt8] {
-        guard bytes.contains(0x5C) else { return bytes }
+        guard bytes.contains(0x5C), !bytes.starts(with: [0xFE, 0xFF]), !bytes.starts(with: [0xFF, 0xFE]) else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

@@ -120,7 +120,7 @@ public struct TextEditor: Sendable {
         let walk = try session.walk(path)
         guard walk.depth < path.count else {
             if let current = walk.node.value, current == value, tagsAgree(current, value) { return }
-            try commit(session.replacing(walk, with: value))
+            try commit(session.replacing(walk, with: value), .set(path, value, createMissing: createMissing), session)
             return
         }
         let missing = Array(path[..<(walk.depth + 1)])
@@ -131,12 +131,18 @@ public struct TextEditor: Sendable {
         guard case .key(let key) = rest[0] else {
             throw session.error(.missing, "\(missing.dotted) does not exist (the list has \(walk.node.itemCount) item(s))", path: missing, at: walk.node)
         }
+        if let index = rest.dropFirst().firstIndex(where: { if case .index = $0 { true } else { false } }) {
+            // hld creates maps on the way, never list items: `a.b[0].c` needs the list first.
+            let list = Array(path[..<(walk.depth + index)])
+            throw session.error(.missing, "\(missing.dotted) does not exist, and hld does not create lists on the way: add \(list.dotted) as a list first", path: missing, at: walk.node)
+        }
         let nested = Self.nest(Array(rest.dropFirst()), value)
+        let intent = EditIntent.set(path, value, createMissing: createMissing)
         switch walk.node.kind {
         case .mapping:
-            try commit(session.inserting(key: key, value: nested, into: walk))
+            try commit(session.inserting(key: key, value: nested, into: walk), intent, session)
         case .scalar where walk.node.isNullScalar:
-            try commit(session.replacing(walk, with: Node(.mapping([Node.Pair(key: .string(key), value: nested)]))))
+            try commit(session.replacing(walk, with: Node(.mapping([Node.Pair(key: .string(key), value: nested)]))), intent, session)
         default:
             let at = Array(path[..<walk.depth])
             throw session.error(.notACollection, "cannot set \(path.dotted): \(at.isEmpty ? "the document" : at.dotted) is \(walk.node.kindName), not a map", path: at, at: walk.node)
@@ -152,7 +158,7 @@ public struct TextEditor: Sendable {
             let missing = Array(path[..<(walk.depth + 1)])
             throw session.error(.missing, "\(missing.dotted) does not exist", path: missing, at: walk.node)
         }
-        try commit(session.removing(walk, parent: parent))
+        try commit(session.removing(walk, parent: parent), .remove(path), session)
     }
 
     /// Adds `value` to the list at `path`: at the end, or before item `index`. A missing
@@ -169,9 +175,9 @@ public struct TextEditor: Sendable {
             if let index, !(0...items.count).contains(index) {
                 throw session.error(.missing, "\(path.dotted) has \(items.count) item(s); there is no place \(index)", path: path, at: walk.node)
             }
-            try commit(session.inserting(item: value, into: walk, at: index ?? items.count))
+            try commit(session.inserting(item: value, into: walk, at: index ?? items.count), .insert(value, into: path, at: index), session)
         case .scalar where walk.node.isNullScalar:
-            try commit(session.replacing(walk, with: .sequence([value])))
+            try commit(session.replacing(walk, with: .sequence([value])), .insert(value, into: path, at: index), session)
         default:
             throw session.error(.notACollection, "\(path.dotted) is \(walk.node.kindName), not a list", path: path, at: walk.node)
         }
@@ -190,20 +196,55 @@ public struct TextEditor: Sendable {
         return effective(a) == effective(b)
     }
 
-    /// Applies one replacement, after checking that the result still reads.
-    private mutating func commit(_ change: Change) throws(EditError) {
+    /// Applies one replacement, after checking that the result still reads and reads as
+    /// `intent` made on the values: the edited document as asked, the others as they were.
+    private mutating func commit(_ change: Change, _ intent: EditIntent, _ session: Session) throws(EditError) {
         var result = bytes
         // New lines end the way the file's lines do.
         let crlf = bytes.firstIndex(of: 0x0A).map { $0 > 0 && bytes[$0 - 1] == 0x0D } ?? false
         let text = crlf ? change.text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n") : change.text
         result.replaceSubrange(change.range, with: Array(text.utf8))
+        let after: [Node]
         do {
-            _ = try DocumentReader(bytes: result, file: file, format: format).readAll()
+            after = try Self.documents(result, file: file, format: format)
         } catch {
             throw EditError(.unsupported, "hld cannot make this change without breaking the file (\(error.message)); edit it by hand",
                             path: [], file: file, mark: nil)
         }
+        if let place = try? misreading(intent, before: Self.documents(bytes, file: file, format: format), after: after,
+                                        mergeKeys: session.root.hasMergeKey) {
+            throw EditError(.unsupported, "hld cannot make this change here without \(place); edit it by hand",
+                            path: [], file: file, mark: nil)
+        }
         bytes = result
+    }
+
+    /// A file's documents; none for a blank one (a new file).
+    private static func documents(_ bytes: [UInt8], file: String?, format: SourceFormat) throws(YAMLError) -> [Node] {
+        if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return [] }
+        return try DocumentReader(bytes: bytes, file: file, format: format).readAll()
+    }
+
+    /// Where the edited text reads differently from `intent` made on the values, said as
+    /// what the change would also do; nil when it reads as asked.
+    private func misreading(_ intent: EditIntent, before: [Node], after: [Node], mergeKeys: Bool) -> String? {
+        let count = max(before.count, 1)
+        guard after.count == count || (after.isEmpty && count == 1) else {
+            return "turning \(count) document(s) into \(after.count)"
+        }
+        for index in before.indices where index != document {
+            if let place = before[index].firstDifference(from: after[index]) {
+                return "changing document \(index + 1)" + (place.isEmpty ? "" : " at \(place.dotted)")
+            }
+        }
+        // A merge key (`<<`) reads entries from elsewhere: the values are not the entries written.
+        guard !mergeKeys else { return nil }
+        let target = document < before.count ? before[document] : Node.null
+        guard let expected = intent.applied(to: target) else { return "writing a value at another path" }
+        let edited = after.isEmpty ? Node.null : after[document]
+        let json = format == .json
+        guard let place = (json ? expected.asJSONValue : expected).firstDifference(from: json ? edited.asJSONValue : edited) else { return nil }
+        return place.isEmpty ? "changing how the document reads" : "changing how \(place.dotted) reads"
     }
 }
 
@@ -343,6 +384,7 @@ private struct Session {
         }
         let isBlockValue = !old.flow && (old.isBlockScalar || old.isCollection)
         let end = layout.contentEnd(old)
+        guard lead <= end else { throw error(.unsupported, "a complex key (? …); edit it by hand", path: [], at: old) }
         // A comment after the old value, on its last line.
         let comment = layout.trailingComment(after: end)
         if let inline = render.inlineIfSingleLine(value, preferred: old.scalarStyle) {
@@ -385,9 +427,7 @@ private struct Session {
         }
         guard let first = pairs.first, let last = pairs.last else { throw error(.unsupported, "an empty block map", path: [], at: mapping) }
         let indent = layout.indentString(at: first.key.start)
-        let at = layout.endOfLine(layout.contentEnd(last.value))
-        let prefix = at > 0 && bytes[at - 1] != 0x0A ? "\n" : ""
-        return Change(range: at..<at, text: prefix + render.entry(key: key, value: value, indent: indent))
+        return appending(render.entry(key: key, value: value, indent: indent), after: last.value)
     }
 
     /// Adds `value` to the list `walk` reached, before item `index` (at the end when it
@@ -418,9 +458,46 @@ private struct Session {
             let at = layout.lineStart(try dashEnd(before: items[index]) - 1)
             return Change(range: at..<at, text: render.item(value, indent: indent))
         }
-        let at = layout.endOfLine(layout.contentEnd(items[items.count - 1]))
-        let prefix = at > 0 && bytes[at - 1] != 0x0A ? "\n" : ""
-        return Change(range: at..<at, text: prefix + render.item(value, indent: indent))
+        return appending(render.item(value, indent: indent), after: items[items.count - 1])
+    }
+
+    /// New lines after the block value `node`. When `node` ends the file without a final
+    /// line break and its last scalar is a block scalar written `|` or `>`, the break the
+    /// new lines need would become that scalar's final line break: its header gains `-`
+    /// (strip), so the scalar still reads as it did.
+    func appending(_ text: String, after node: SyntaxNode) -> Change {
+        let at = layout.endOfLine(layout.contentEnd(node))
+        guard at > 0, bytes[at - 1] != 0x0A else { return Change(range: at..<at, text: text) }
+        var last = node
+        descent: while !last.flow {
+            switch last.kind {
+            case .mapping(let pairs) where !pairs.isEmpty: last = pairs[pairs.count - 1].value
+            case .sequence(let items) where !items.isEmpty: last = items[items.count - 1]
+            default: break descent
+            }
+        }
+        guard last.isBlockScalar, let indicator = clipIndicator(of: last) else { return Change(range: at..<at, text: "\n" + text) }
+        let between = String(decoding: bytes[(indicator + 1)..<at], as: UTF8.self)
+        return Change(range: (indicator + 1)..<at, text: "-" + between + "\n" + text)
+    }
+
+    /// The offset of a block scalar's `|` or `>` when its header has no chomping
+    /// indicator (clip), else nil.
+    func clipIndicator(of scalar: SyntaxNode) -> Int? {
+        var index = scalar.start
+        func skipBlanks() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 } }
+        // Its tag and anchor come first.
+        while index < bytes.count, bytes[index] == UInt8(ascii: "!") || bytes[index] == UInt8(ascii: "&") {
+            while index < bytes.count, ![0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            skipBlanks()
+        }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "|") || bytes[index] == UInt8(ascii: ">") else { return nil }
+        var end = index + 1
+        while end < bytes.count, (0x31...0x39).contains(bytes[end]) || bytes[end] == UInt8(ascii: "+") || bytes[end] == UInt8(ascii: "-") {
+            if !(0x31...0x39).contains(bytes[end]) { return nil }
+            end += 1
+        }
+        return index
     }
 
     /// Removes the entry `walk` reached from its collection.
@@ -451,7 +528,8 @@ private struct Session {
             outer.node = collection
             outer.parents.removeLast()
             outer.depth -= 1
-            return try replacing(outer, with: collection.isMapping ? Node(.mapping([])) : Node(.sequence([])))
+            // Its tag stays: `args: !replace` with no items still replaces lower layers' lists.
+            return try replacing(outer, with: collection.isMapping ? Node(.mapping([]), tag: collection.tag) : Node(.sequence([]), tag: collection.tag))
         }
         if layout.onlyWhitespaceBefore(starts[index]) {
             return Change(range: layout.lineStart(starts[index])..<layout.endOfLine(ends[index]), text: "")
@@ -469,7 +547,9 @@ private struct Session {
     func colonEnd(after key: SyntaxNode) throws(EditError) -> Int {
         var index = key.end
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
+        // In a block map the `:` is followed by a space or a line break; `:1` is the next key's text.
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":"),
+              index + 1 == bytes.count || [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index + 1]) else {
             throw error(.unsupported, "a complex key (? …); edit it by hand", path: [], at: key)
         }
         return index + 1
@@ -578,6 +658,8 @@ struct Layout {
     func lineStart(_ offset: Int) -> Int {
         var index = min(offset, bytes.count)
         while index > 0, bytes[index - 1] != 0x0A { index -= 1 }
+        // A byte order mark is before the first line, not indentation.
+        if index == 0, offset >= 3, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return 3 }
         return index
     }
 

@@ -36,9 +36,19 @@ import TestSupport
         func committed() throws -> String { try git(["grep", "-h", "-e", "token:", "-e", "name:", "main"]) }
 
         try fixture.config("old")
+        // How long whole runs take here, cold and warm: the kills fall inside those spans, so
+        // most land mid-run on a fast machine and on a loaded one alike.
+        let clock = ContinuousClock()
+        var began = clock.now
         let first = try start()
         #expect(first.waitForExit(timeout: .seconds(120)) == .exited(0), "\(first.stderrLog())")
+        let coldRun = clock.now - began
+        began = clock.now
         #expect(try start(["--into", gitops, "--branch", "main"]).waitForExit(timeout: .seconds(120)) == .exited(0))
+        let warmRun = clock.now - began
+        func microseconds(_ duration: Duration) -> UInt32 {
+            UInt32(clamping: duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+        }
         var previous = try fileContents(under: root + "/generated/common")
         var previousTip = try git(["rev-parse", "main"])
         var killedMidway = 0
@@ -51,7 +61,7 @@ import TestSupport
             let runCache = run % 3 == 0 ? scratch.appending("cache-\(run)").path : cache
             let into = run % 5 == 4
             let child = try start(into ? ["--into", gitops, "--branch", "main"] : [], cache: runCache)
-            usleep(UInt32.random(in: 0...1_200_000))
+            usleep(UInt32.random(in: 0...max(1, microseconds((run % 3 == 0 ? coldRun : warmRun) * 0.9))))
             kill(child.pid, SIGKILL)
             let termination = child.waitForExit(timeout: .seconds(60))
             #expect(termination == .exited(0) || termination == .signaled(SIGKILL), "run \(run): \(String(describing: termination)): \(child.stderrLog())")

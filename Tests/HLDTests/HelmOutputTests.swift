@@ -229,3 +229,20 @@ import YAML
         #expect(fixture.diagnostics.warnings.first?.hasSuffix("manifests/a.yaml (lines 6 and 7); the last value is used, as in the cluster") == true)
     }
 }
+
+/// A `# Source:` comment ends where YAML ends it: at any line break, not only at LF.
+@Suite struct HelmSourceCommentTests {
+    @Test(arguments: ["\u{2028}", "\u{2029}", "\u{85}", "\r"])
+    func theTemplateNameEndsAtAnyLineBreak(_ lineBreak: String) throws {
+        let stream = Array("# Source: chart/templates/a.yaml\(lineBreak)b: 1\nc: 2\n".utf8)
+        let origin = ManifestStream.Origin(component: "web", file: "helm output of web", source: "web", helmTemplates: true)
+        let documents = try ManifestStream.documents(stream, origin, diagnostics: CollectedDiagnostics())
+        #expect(documents.map(\.source) == ["web/chart/templates/a.yaml"])
+        // The text after the break is part of the document, and hld's output keeps it so.
+        let written = try OutputLayout.text(of: documents)
+        let again = try ManifestStream.documents(written, ManifestStream.Origin(component: "web", file: "output", source: "web"),
+                                                 diagnostics: CollectedDiagnostics())
+        #expect(again.map(\.node) == documents.map(\.node))
+        #expect(documents.first?.node.pairs?.map { $0.key.scalarText } == ["b", "c"])
+    }
+}

@@ -89,6 +89,21 @@ import Testing
         #expect(try Node.documents(in: text, format: .json).count == 1)
     }
 
+    /// Found by the yaml-roundtrip fuzz target: the surrogate-pair rewrite ran on UTF-16
+    /// bytes and matched inside characters (Fuzz/regressions/yaml-roundtrip/utf16-json-surrogate-rewrite).
+    @Test func utf16JSONReadsAsItsText() throws {
+        var bytes: [UInt8] = [0xFF, 0xFE]
+        for unit in #"["\u00e9 x", "y"]"#.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+        let json = try DocumentReader(bytes: bytes, format: .json).readAll()
+        #expect(json == [.sequence([.string("é x"), .string("y")])])
+        #expect(try DocumentReader(bytes: bytes).readAll() == json)
+        let raw: [UInt8] = [0xFF, 0xFE, 0x5B, 0x00, 0x22, 0x00, 0x5C, 0x00, 0x75, 0x00, 0x64, 0x00, 0x38, 0x00, 0x33, 0x00, 0x64, 0x00,
+                            0x5C, 0x00, 0x75, 0x00, 0x64, 0x00, 0x65, 0x00, 0x30, 0x00, 0x30, 0x00, 0x22, 0x00, 0x5D, 0x00, 0x0A, 0x00]
+        let asJSON = try? DocumentReader(bytes: raw, format: .json).readAll()
+        let asYAML = try? DocumentReader(bytes: raw).readAll()
+        #expect(asJSON == asYAML)
+    }
+
     @Test func deepNestingIsCheckedWithoutRecursion() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(StrictJSON.check(Array(deep.utf8), file: nil) == nil)

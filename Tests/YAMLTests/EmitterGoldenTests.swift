@@ -295,4 +295,24 @@ import YAML
         #expect(try Node.yaml(documents: []) == "")
         #expect(try Node.yaml(documents: [.plain("a"), .plain("b")]) == "a\n--- b\n")
     }
+
+    /// Found by the yaml-roundtrip fuzz target (Fuzz/regressions/yaml-roundtrip/).
+    @Test func aStreamStartingWithAnEmptyDocumentKeepsIt() throws {
+        let documents = try DocumentReader(text: "---\n---\n").readAll()
+        #expect(documents.count == 2)
+        let output = try Node.yaml(documents: documents)
+        #expect(try DocumentReader(text: output).readAll() == documents)
+        #expect(try Node.yaml(documents: [.plain("")]).hasPrefix("---"))
+        // Only the first document needs it; a later empty one gets its `---` anyway.
+        #expect(try Node.yaml(documents: [.plain("a"), .plain("")]) == "a\n---\n")
+    }
+
+    @Test func aPlainScalarOverLinesIsWrittenAsALiteralBlockAtOnce() throws {
+        let node = try Node.document(in: "a\n\n b\n")
+        #expect(node.scalarText == "a\nb")
+        let once = try node.yaml()
+        #expect(once == "|-\n  a\n  b\n")
+        #expect(try Node.document(in: once).yaml() == once)
+        #expect(try Node.document(in: "k: x\n\n  y\n").yaml() == "k: |-\n  x\n  y\n")
+    }
 }

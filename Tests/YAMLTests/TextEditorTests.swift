@@ -324,3 +324,75 @@ func path(_ text: String) -> [PathSegment] {
         #expect(throws: EditError.self) { try editor.set(path("base.tag"), to: .plain("v2")) }
     }
 }
+
+/// Inputs the text-editor fuzz target found (Fuzz/regressions/text-editor/): each edit is
+/// made right, or refused with the file left as it was, never written wrong.
+@Suite struct TextEditorFuzzFindingsTests {
+    enum Outcome: Sendable {
+        case text(String)
+        case refused(EditError.Kind, String)
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var file: String
+        var format: SourceFormat = .yaml
+        var edit: @Sendable (inout TextEditor) throws -> Void
+        var outcome: Outcome
+        var testDescription: String { name }
+    }
+
+    static let refusal = "fuzz: hld cannot make this change here without"
+
+    static let cases: [Case] = [
+        Case(name: "an explicit key without a value before a key starting with ':' (was a crash)", file: "? >\n:1:\n",
+             edit: { try $0.set([.key("")], to: .plain("x")) }, outcome: .refused(.unsupported, "fuzz:1:3: a complex key (? …); edit it by hand")),
+        Case(name: "removing the last item keeps the list's !replace", file: "config:\n  args: !replace\n  - --verbose\n",
+             edit: { try $0.remove(path("config.args.[0]")) }, outcome: .text("config:\n  args: !replace []\n")),
+        Case(name: "a missing list index on the way is not created as a map", file: "x: 1\n",
+             edit: { try $0.set([.key("a"), .key("b"), .index(0), .key("c")], to: .plain("1")) },
+             outcome: .refused(.missing, "fuzz:1:1: a does not exist, and hld does not create lists on the way: add a.b as a list first")),
+        Case(name: "a byte order mark is not indentation", file: "\u{FEFF}a:\n",
+             edit: { try $0.set(path("b"), to: .plain("1")) }, outcome: .text("\u{FEFF}a:\nb: 1\n")),
+        Case(name: "U+2028 and U+2029 are escaped in JSON strings", file: "{\"a\": \"b\"}\n", format: .json,
+             edit: { try $0.set(path("a"), to: .string("x\u{2028}y\u{2029}")) }, outcome: .text("{\"a\": \"x\\u2028y\\u2029\"}\n")),
+        Case(name: "U+2028 is escaped in a double-quoted replacement", file: "a: \"b\"\n",
+             edit: { try $0.set(path("a"), to: .string("x\u{2028}y")) }, outcome: .text("a: \"x\\u2028y\"\n")),
+        Case(name: "a block scalar ending the file without a line break keeps its value (key)", file: "a: |\n x",
+             edit: { try $0.set(path("b"), to: .plain("1")) }, outcome: .text("a: |-\n x\nb: 1\n")),
+        Case(name: "a block scalar ending the file without a line break keeps its value (item)", file: "l:\n- >2\n   x",
+             edit: { try $0.insert(.plain("y"), into: path("l")) }, outcome: .text("l:\n- >-2\n   x\n- y\n")),
+        Case(name: "a kept block scalar ending the file without a line break is refused", file: "a: |+\n x",
+             edit: { try $0.set(path("b"), to: .plain("1")) }, outcome: .refused(.unsupported, "\(refusal) changing how a reads; edit it by hand")),
+        Case(name: "removing an explicit key's entry", file: "a: 1\n? b\n: 2\nc: 3\n",
+             edit: { try $0.remove(path("b")) }, outcome: .refused(.unsupported, "\(refusal) changing how the document reads; edit it by hand")),
+        Case(name: "a new key after explicit keys", file: "? a\n? b\nc:\n",
+             edit: { try $0.set(path("new"), to: .plain("item")) }, outcome: .refused(.unsupported, "\(refusal) changing how the document reads; edit it by hand")),
+        Case(name: "a document ending in an explicit key set whole", file: "? a\n---\nb\n",
+             edit: { try $0.set([], to: .string("x")) }, outcome: .refused(.unsupported, "\(refusal) turning 2 document(s) into 1; edit it by hand")),
+        Case(name: "a single-pair mapping inside a flow list", file: "[a: 1, b]\n",
+             edit: { try $0.remove([.index(0), .key("a")]) }, outcome: .refused(.unsupported, "\(refusal) changing how [0] reads; edit it by hand")),
+        Case(name: "a flow entry written without a value", file: "m: {a, b: 1}\n",
+             edit: { try $0.set(path("m.a"), to: .plain("x")) }, outcome: .refused(.unsupported, "\(refusal) changing how m reads; edit it by hand")),
+        Case(name: "a comment glued to a flow list", file: "a: [1]#c\n",
+             edit: { try $0.set(path("a"), to: .plain("x y")) }, outcome: .refused(.unsupported, "\(refusal) changing how a reads; edit it by hand")),
+        Case(name: "a block scalar whose last line is spaces", file: "foo: |\n  x\n   \n",
+             edit: { try $0.set(path("b"), to: .plain("1")) }, outcome: .refused(.unsupported, "\(refusal) changing how foo reads; edit it by hand")),
+        Case(name: "removing the item after a kept empty block scalar", file: "- |+\n- >\n a\n\n- b\n",
+             edit: { try $0.remove([.index(1)]) }, outcome: .refused(.unsupported, "\(refusal) changing how [0] reads; edit it by hand")),
+    ]
+
+    @Test(arguments: cases) func finding(_ example: Case) throws {
+        var editor = try TextEditor(text: example.file, file: "fuzz", format: example.format)
+        switch example.outcome {
+        case .text(let expected):
+            try example.edit(&editor)
+            #expect(editor.text == expected)
+        case .refused(let kind, let message):
+            let error = #expect(throws: EditError.self) { try example.edit(&editor) }
+            #expect(error?.kind == kind)
+            #expect(error?.description == message)
+            #expect(editor.text == example.file)
+        }
+    }
+}

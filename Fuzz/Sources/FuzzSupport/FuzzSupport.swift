@@ -74,88 +74,6 @@ public enum KnownIssue: String, CaseIterable, Sendable {
     /// libyaml's own reader then rejects: the output does not parse
     /// (regressions/yaml-roundtrip/tag-with-comma).
     case tagWithFlowIndicator = "tag-with-flow-indicator"
-    /// The JSON reader's surrogate-pair rewrite (`JSONEscapes.joiningSurrogatePairs`)
-    /// runs on UTF-16 bytes too, where it can match inside characters and change the text
-    /// (regressions/yaml-roundtrip/utf16-json-surrogate-rewrite).
-    case utf16JSONRewrite = "utf16-json-surrogate-rewrite"
-    /// A stream whose first document is an empty null is emitted without that
-    /// document's `---`, so it reads back one document short
-    /// (regressions/yaml-roundtrip/leading-empty-document).
-    case leadingEmptyDocument = "leading-empty-document"
-    /// A plain scalar with a line break (a folded blank line) is emitted single-quoted,
-    /// which reads back as a quoted string that is then emitted as a literal block: the
-    /// emitter's output is not its own fixed point
-    /// (regressions/yaml-roundtrip/multiline-plain-not-idempotent).
-    case multilinePlainNotIdempotent = "multiline-plain-not-idempotent"
-
-    /// The text editor takes a single-pair mapping in a flow sequence (`[a: 1]`, no
-    /// braces) for a `{…}` mapping: removing its entry cuts the bytes inside where the
-    /// braces would be (`[a1]`), and a new key becomes a new list item
-    /// (regressions/text-editor/single-pair-flow-mapping-*).
-    case singlePairFlowMapping = "single-pair-flow-mapping"
-
-    /// The editor takes a key's start for where its entry starts, but a key written
-    /// after the explicit-key indicator (`? b`) starts after the `?`: removing the entry
-    /// leaves the `?`, which swallows the next entry (`a: 1\n? b\n: 2\nc: 3` becomes
-    /// `a: 1\n? c: 3`; in a flow mapping the entry before takes a `?` with it), and a new
-    /// key is indented to the key's column, under the last value
-    /// (regressions/text-editor/explicit-key-*).
-    case explicitKey = "explicit-key"
-
-    /// libyaml accepts a comment glued to the end of a flow collection or a quoted
-    /// scalar (`[1]#c`, which YAML forbids: yaml-test-suite 9JBA, CVW2, SU5Z); a value the
-    /// editor writes in its place ends right before the `#`, which then joins it
-    /// (`a: [1]#c` set to `x y` reads `x y#c`)
-    /// (regressions/text-editor/unspaced-comment-joins-value).
-    case unspacedComment = "unspaced-comment"
-
-    /// `Layout.contentEnd` ends a block scalar before its trailing blank lines, trimming
-    /// spaces too, but a last line of spaces deeper than the indentation is content: text
-    /// added after the scalar cuts it off (`foo: |\n  x\n   \n` plus `b: 1` reads `x\n`,
-    /// was `x\n \n`) (regressions/text-editor/block-scalar-trailing-space-line).
-    case blockScalarTrailingSpaces = "block-scalar-trailing-spaces"
-
-    /// libyaml drops a block scalar's final line break when the file ends right after
-    /// its last line (yaml-test-suite L24T/01); text the editor adds after it brings the
-    /// break back, so the value gains a `\n` (`a: |\n x` plus `b: 1` makes `a` read `x\n`)
-    /// (regressions/text-editor/block-scalar-at-end-without-newline).
-    case blockScalarAtEnd = "block-scalar-at-end"
-
-    /// libyaml (YAML 1.1) also breaks lines at NEL, U+2028, U+2029 and a lone CR; the
-    /// editor's layout counts lines by LF only, so after such a break it takes the bytes
-    /// before a key for indentation and indents a new entry under the value before it
-    /// (regressions/text-editor/unicode-line-break-indent).
-    case unicodeLineBreak = "unicode-line-break"
-
-    /// Removing the last entry of a block collection rewrites it as `[]` or `{}` without
-    /// its tag: `args: !replace` with one item becomes `args: []`, which no longer
-    /// replaces the lists of lower config layers
-    /// (regressions/text-editor/remove-last-item-drops-replace-tag).
-    case removeLastDropsTag = "remove-last-drops-tag"
-
-    /// `TextEditor.set` creates the missing part of a path as nested maps and skips the
-    /// list indexes in it (`TextEditor.nest`): `a.b[0].c` on a file without `a` writes
-    /// `a: {b: {c: 1}}`, so the value is not at the path; it should refuse, as it does
-    /// when the first missing segment is an index (regressions/text-editor/set-missing-list-index).
-    case setSkipsMissingIndex = "set-skips-missing-index"
-
-    /// `TextEditor` opens BOM-marked UTF-16 files (the reader decodes them) but counts
-    /// its offsets in UTF-8 bytes (`CharacterOffsets`), so an edit replaces the wrong
-    /// bytes; mostly the result then fails to parse and the edit is refused, but not always
-    /// (regressions/text-editor/utf16-offsets: the root set to `fuzz` keeps part of the old text).
-    case utf16Editing = "utf16-editing"
-
-    /// A crash: `Session.replacing` traps ("Range requires lowerBound <= upperBound",
-    /// TextEditor.swift:351) setting the value of an explicit key that has none (`? >`)
-    /// when the next entry's key starts with `:` (`:1:`): `colonEnd` takes that `:` for the
-    /// entry's own, so the range runs from after it back to the empty value
-    /// (regressions/text-editor/explicit-key-without-value-crash).
-    case explicitKeyWithoutValueCrash = "explicit-key-without-value-crash"
-
-    /// The editor's layout counts a UTF-8 byte order mark as indentation of the first
-    /// line: a key added to a map that starts the file is indented by 3 under the last
-    /// value (`\u{FEFF}a:` plus `b: 1` reads `{a: {b: 1}}`) (regressions/text-editor/bom-indent).
-    case byteOrderMarkIndent = "byte-order-mark-indent"
 
     /// Whether the targets step around this issue in this process.
     public var isTolerated: Bool { !strict }
@@ -172,35 +90,6 @@ public enum KnownIssue: String, CaseIterable, Sendable {
 private let strict = ProcessInfo.processInfo.environment["HLD_FUZZ_STRICT"].map { $0 != "" && $0 != "0" } ?? false
 
 extension Node {
-    /// Whether this is an empty plain untagged scalar: a null written as nothing.
-    public var isEmptyPlainScalar: Bool {
-        if case .scalar(let text, let style) = content { return tag == nil && style == .plain && text.isEmpty }
-        return false
-    }
-
-    /// Whether a plain untagged scalar with a line break is anywhere in the tree.
-    public var hasMultilinePlainScalar: Bool {
-        switch content {
-        case .scalar(let text, let style): return tag == nil && style == .plain && text.utf8.contains(0x0A)
-        case .sequence(let items): return items.contains(where: \.hasMultilinePlainScalar)
-        case .mapping(let pairs): return pairs.contains { $0.key.hasMultilinePlainScalar || $0.value.hasMultilinePlainScalar }
-        }
-    }
-
-    /// Whether a block scalar whose last line holds only spaces or tabs is anywhere in the
-    /// tree (`KnownIssue.blockScalarTrailingSpaces`).
-    public var hasBlockScalarEndingInSpaces: Bool {
-        switch content {
-        case .scalar(let text, let style):
-            guard style == .literal || style == .folded else { return false }
-            var body = Substring(text)
-            while body.hasSuffix("\n") { body = body.dropLast() }
-            return body.last == " " || body.last == "\t"
-        case .sequence(let items): return items.contains(where: \.hasBlockScalarEndingInSpaces)
-        case .mapping(let pairs): return pairs.contains { $0.key.hasBlockScalarEndingInSpaces || $0.value.hasBlockScalarEndingInSpaces }
-        }
-    }
-
     /// Whether a tag holding a flow indicator is anywhere in the tree (`KnownIssue.tagWithFlowIndicator`).
     public var hasTagWithFlowIndicator: Bool {
         if let tag, tag.contains(where: { ",[]{}".contains($0) }) { return true }
@@ -358,20 +247,3 @@ public enum Scratch {
     }
 }
 
-/// Whether `bytes` hold a line break other than LF and CRLF (NEL, LS, PS, a lone CR).
-public func hasOtherLineBreaks(_ bytes: [UInt8]) -> Bool {
-    for index in bytes.indices {
-        switch bytes[index] {
-        case 0x0D where index + 1 == bytes.count || bytes[index + 1] != 0x0A: return true
-        case 0xC2 where index + 1 < bytes.count && bytes[index + 1] == 0x85: return true
-        case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9): return true
-        default: continue
-        }
-    }
-    return false
-}
-
-/// Whether `bytes` start with a UTF-16 byte order mark.
-public func isUTF16(_ bytes: [UInt8]) -> Bool {
-    bytes.count >= 2 && ((bytes[0] == 0xFE && bytes[1] == 0xFF) || (bytes[0] == 0xFF && bytes[1] == 0xFE))
-}

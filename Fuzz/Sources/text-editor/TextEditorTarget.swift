@@ -187,8 +187,6 @@ func existingPaths(_ root: Node) -> [[PathSegment]] {
 
 func edit(_ file: [UInt8], _ command: Command) {
     guard var editor = try? TextEditor(bytes: file, file: "fuzz", format: command.format, document: command.document) else { return }
-    // A known crash is not run into again and again.
-    if KnownIssue.explicitKeyWithoutValueCrash.isTolerated, hasExplicitKey(file, withoutValue: true) { return }
     // An empty (or blank) file is a new one, JSON too: no documents yet.
     let blank = file.allSatisfy { [0x20, 0x09, 0x0A, 0x0D].contains($0) }
     guard let before = blank ? [] : try? DocumentReader(bytes: file, format: command.format).readAll() else {
@@ -256,27 +254,6 @@ func edit(_ file: [UInt8], _ command: Command) {
 /// The known issue (`KnownIssue`) this edit of this file may run into, if the targets
 /// step around it: then only "the result parses" is checked.
 func toleratedIssue(_ file: [UInt8], _ before: [Node], _ command: Command, _ path: [PathSegment], _ value: Node, _ target: Node) -> KnownIssue? {
-    if KnownIssue.singlePairFlowMapping.isTolerated, hasSinglePairFlowMapping(file) { return .singlePairFlowMapping }
-    if KnownIssue.unspacedComment.isTolerated, zip(file, file.dropFirst()).contains(where: { $1 == UInt8(ascii: "#") && "]}\"',".utf8.contains($0) }) {
-        return .unspacedComment
-    }
-    if KnownIssue.explicitKey.isTolerated, hasExplicitKey(file) { return .explicitKey }
-    if KnownIssue.unicodeLineBreak.isTolerated, hasOtherLineBreaks(file) { return .unicodeLineBreak }
-    if KnownIssue.utf16Editing.isTolerated, isUTF16(file) { return .utf16Editing }
-    if KnownIssue.byteOrderMarkIndent.isTolerated, file.starts(with: [0xEF, 0xBB, 0xBF]) { return .byteOrderMarkIndent }
-    if KnownIssue.removeLastDropsTag.isTolerated, case .remove = command.operation, let parent = lookup(target, path.dropLast()[...]),
-       parent.tag != nil, (parent.pairs?.count ?? parent.sequence?.count) == 1 {
-        return .removeLastDropsTag
-    }
-    if KnownIssue.blockScalarAtEnd.isTolerated, file.last.map({ $0 != 0x0A }) ?? false,
-       file.contains(UInt8(ascii: "|")) || file.contains(UInt8(ascii: ">")) {
-        return .blockScalarAtEnd
-    }
-    if KnownIssue.blockScalarTrailingSpaces.isTolerated, before.contains(where: \.hasBlockScalarEndingInSpaces) { return .blockScalarTrailingSpaces }
-    if KnownIssue.setSkipsMissingIndex.isTolerated, path.contains(where: { if case .index = $0 { true } else { false } }),
-       model(command.operation, path, value, target) == nil {
-        return .setSkipsMissingIndex
-    }
     // New values are written by the emitter (flow style inside flow collections).
     return KnownIssue.emitterIssue(in: [value], flow: true)
 }
@@ -422,42 +399,6 @@ func usesMergeKeys(_ bytes: [UInt8]) -> Bool {
                 if case .scalar(let text, let style) = pair.key.kind,
                    pair.key.tag == Tag.merge || (pair.key.tag == nil && style == .plain && text == "<<") { return true }
                 return visit(pair.key) || visit(pair.value)
-            }
-        }
-    }
-    return tree.documents.contains(where: visit)
-}
-
-/// Whether a flow mapping without braces (`[a: 1]`) is in the file (`KnownIssue.singlePairFlowMapping`).
-func hasSinglePairFlowMapping(_ bytes: [UInt8]) -> Bool {
-    guard let tree = try? SyntaxTree(bytes: bytes, file: nil) else { return false }
-    func visit(_ node: SyntaxNode) -> Bool {
-        switch node.kind {
-        case .scalar, .alias: return false
-        case .sequence(let items): return items.contains(where: visit)
-        case .mapping(let pairs):
-            if node.flow, node.start < bytes.count, bytes[node.start] != UInt8(ascii: "{") { return true }
-            return pairs.contains { visit($0.key) || visit($0.value) }
-        }
-    }
-    return tree.documents.contains(where: visit)
-}
-
-/// Whether a mapping key of the file is written after the `?` indicator (`KnownIssue.explicitKey`).
-func hasExplicitKey(_ bytes: [UInt8], withoutValue: Bool = false) -> Bool {
-    guard let tree = try? SyntaxTree(bytes: bytes, file: nil) else { return false }
-    func explicit(_ key: SyntaxNode) -> Bool {
-        var index = min(key.start, bytes.count)
-        while index > 0, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index - 1]) { index -= 1 }
-        return index > 0 && bytes[index - 1] == UInt8(ascii: "?")
-    }
-    func visit(_ node: SyntaxNode) -> Bool {
-        switch node.kind {
-        case .scalar, .alias: return false
-        case .sequence(let items): return items.contains(where: visit)
-        case .mapping(let pairs):
-            return pairs.contains { pair in
-                (explicit(pair.key) && (!withoutValue || pair.value.start == pair.value.end)) || visit(pair.key) || visit(pair.value)
             }
         }
     }
