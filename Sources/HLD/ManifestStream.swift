@@ -62,25 +62,45 @@ extension ManifestStream {
     }
 }
 
-/// Line starts of a text, for reading the comments libyaml's events do not carry.
+/// The lines of a text, for reading the comments libyaml's events do not carry, numbered
+/// as libyaml numbers them (its marks name documents by line): a line ends at LF, CRLF, a
+/// lone CR, NEL, U+2028 or U+2029, also inside quoted scalars.
 struct LineIndex {
     let bytes: [UInt8]
+    /// Where each line starts, and where its text ends (before its line break).
     let starts: [Int]
+    let ends: [Int]
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         var starts = [0]
-        for (offset, byte) in bytes.enumerated() where byte == 0x0A { starts.append(offset + 1) }
+        var ends: [Int] = []
+        var index = 0
+        while index < bytes.count {
+            let length: Int
+            switch bytes[index] {
+            case 0x0A: length = 1
+            case 0x0D: length = index + 1 < bytes.count && bytes[index + 1] == 0x0A ? 2 : 1
+            case 0xC2 where index + 1 < bytes.count && bytes[index + 1] == 0x85: length = 2
+            case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+                length = 3
+            default:
+                index += 1
+                continue
+            }
+            ends.append(index)
+            index += length
+            starts.append(index)
+        }
+        ends.append(bytes.count)
         self.starts = starts
+        self.ends = ends
     }
 
-    /// Line `number` (1-based) without its line break (LF or CRLF).
+    /// Line `number` (1-based) without its line break.
     func line(_ number: Int) -> String? {
         guard number >= 1, number <= starts.count else { return nil }
-        let start = starts[number - 1]
-        var end = number < starts.count ? starts[number] - 1 : bytes.count
-        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return String(decoding: bytes[starts[number - 1]..<ends[number - 1]], as: UTF8.self)
     }
 
     /// The template named by the nearest helm `# Source: <template>` comment at or above
@@ -94,11 +114,7 @@ struct LineIndex {
             let line = self.line(number) ?? ""
             var text = Substring(line)
             if text.hasPrefix("---") { text = text.dropFirst(3).drop { $0 == " " || $0 == "\t" } }
-            if text.hasPrefix(marker) {
-                // The comment ends, for YAML, at any line break: a lone CR, NEL, U+2028, U+2029.
-                let name = text.dropFirst(marker.count).prefix { !"\r\u{85}\u{2028}\u{2029}".contains($0) }
-                current = String(name).trimmingTrailingWhitespace
-            }
+            if text.hasPrefix(marker) { current = String(text.dropFirst(marker.count)).trimmingTrailingWhitespace }
             result.append(current)
         }
         return result

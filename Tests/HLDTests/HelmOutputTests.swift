@@ -245,4 +245,14 @@ import YAML
         #expect(again.map(\.node) == documents.map(\.node))
         #expect(documents.first?.node.pairs?.map { $0.key.scalarText } == ["b", "c"])
     }
+
+    /// Found by the helm-output fuzz target: libyaml counts these breaks as lines inside
+    /// a value too, so the documents after one were attributed to the wrong template.
+    @Test(arguments: ["\u{2028}", "\u{2029}", "\u{85}", "\r"])
+    func aLineBreakInsideAValueKeepsTheNextDocumentsTemplate(_ lineBreak: String) throws {
+        let stream = Array("---\n# Source: chart/templates/a.yaml\nnote: 'x\(lineBreak)\(lineBreak)y'\n---\n# Source: chart/templates/b.yaml\nkind: B\n".utf8)
+        let origin = ManifestStream.Origin(component: "web", file: "helm output of web", source: "web", helmTemplates: true)
+        let documents = try ManifestStream.documents(stream, origin, diagnostics: CollectedDiagnostics())
+        #expect(documents.map(\.source) == ["web/chart/templates/a.yaml", "web/chart/templates/b.yaml"])
+    }
 }

@@ -66,8 +66,9 @@ public func show(_ node: Node) -> String {
 public enum KnownIssue: String, CaseIterable, Sendable {
     /// The emitter hands libyaml a typed plain scalar (a null, number, timestamp) that
     /// libyaml will not write plain — in flow style an empty one or one with a `:`;
-    /// anywhere one starting with `...` or `---`, such as the YAML 1.1 float `...5` —
-    /// and libyaml quotes it, so it reads back as a string
+    /// anywhere one starting with `...` or `---`, such as the YAML 1.1 float `...5`, or
+    /// holding a tab, such as the YAML 1.1 timestamp `2001-11-3 \t5:02:31 -5` — and
+    /// libyaml quotes it, so it reads back as a string
     /// (regressions/yaml-roundtrip/typed-plain-quoted-*).
     case typedPlainQuoted = "typed-plain-quoted"
     /// A tag with a `,`, `[` or `]` (`!<!a,b>`) is written as a shorthand (`!a,b`) that
@@ -106,12 +107,34 @@ extension Node {
         switch content {
         case .scalar(let text, let style):
             guard tag == nil, style == .plain, scalarType(.yaml11) != .string || scalarType(.core12) != .string else { return false }
-            return text.hasPrefix("...") || text.hasPrefix("---") || (flow && (text.isEmpty || text.contains(":")))
+            return text.hasPrefix("...") || text.hasPrefix("---") || text.contains("\t") || (flow && (text.isEmpty || text.contains(":")))
         case .sequence(let items): return items.contains { $0.hasUnwritablePlainScalar(flow: flow) }
         case .mapping(let pairs):
             return pairs.contains { $0.key.hasUnwritablePlainScalar(flow: flow) || $0.value.hasUnwritablePlainScalar(flow: flow) }
         }
     }
+}
+
+/// Whether `b` reads as `a` but for typed plain scalars of `a` that came back as strings of
+/// the same text: `KnownIssue.typedPlainQuoted`, whichever scalar libyaml declined to
+/// write plain.
+public func differsOnlyByQuotedTypedPlain(_ a: [Node], _ b: [Node]) -> Bool {
+    func same(_ a: Node, _ b: Node) -> Bool {
+        switch (a.content, b.content) {
+        case (.sequence(let xs), .sequence(let ys)):
+            return Node(.sequence([]), tag: a.tag) == Node(.sequence([]), tag: b.tag) && xs.count == ys.count && zip(xs, ys).allSatisfy(same)
+        case (.mapping(let xs), .mapping(let ys)):
+            return Node(.mapping([]), tag: a.tag) == Node(.mapping([]), tag: b.tag) && xs.count == ys.count
+                && zip(xs, ys).allSatisfy { same($0.key, $1.key) && same($0.value, $1.value) }
+        case (.scalar(let x, let style), .scalar(let y, _)):
+            if a == b { return true }
+            let typed = a.scalarType(.yaml11) != .string || a.scalarType(.core12) != .string
+            return a.tag == nil && style == .plain && typed && x == y && b.scalarType(.yaml11) == .string && b.scalarType(.core12) == .string
+        default:
+            return false
+        }
+    }
+    return a.count == b.count && zip(a, b).allSatisfy(same)
 }
 
 /// A text for messages, escaped so that control and line-break characters are visible.
