@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The cache entries one run is using, each held by a shared `flock` on its use file
 /// (``CacheEntry/usePath``) from the moment the store hands the entry out (or the run
@@ -22,9 +21,17 @@ import Synchronization
 ///
 /// Taking a lease also stamps the use file's modification time: when the entry was last
 /// used, which prune orders by.
-public final class CacheLeases: Sendable {
-    /// Use file path → the descriptor holding its shared lock.
-    private let held = Mutex<[String: Int32]>([:])
+public final class CacheLeases: @unchecked Sendable {
+    /// Use file path → the descriptor holding its shared lock; only under `lock`. (An
+    /// `NSLock`, a pthread mutex, so that ThreadSanitizer sees it: it does not model
+    /// `Synchronization.Mutex`, a raw futex on Linux.)
+    private var heldDescriptors: [String: Int32] = [:]
+    private let lock = NSLock()
+    private func withHeld<Result>(_ body: (inout [String: Int32]) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&heldDescriptors)
+    }
     /// At most this many leases (each is one open descriptor); beyond it an entry is only
     /// stamped, so a huge tree of components cannot run the process out of descriptors.
     private let capacity: Int
@@ -44,7 +51,7 @@ public final class CacheLeases: Sendable {
     @discardableResult
     public func hold(_ entry: CacheEntry) -> Bool {
         let path = entry.usePath
-        let (known, full) = held.withLock { ($0[path] != nil, $0.count >= capacity) }
+        let (known, full) = withHeld { ($0[path] != nil, $0.count >= capacity) }
         if known { return entry.exists }
         guard entry.exists else { return false }
         if full {
@@ -53,7 +60,7 @@ public final class CacheLeases: Sendable {
         }
         guard let descriptor = try? FileLock.acquire(path, exclusive: false, wait: true, readOnlyFallback: true) else { return entry.exists }
         futimens(descriptor, nil)
-        let duplicate = held.withLock { held -> Bool in
+        let duplicate = withHeld { held -> Bool in
             if held[path] != nil { return true }
             held[path] = descriptor
             return false
@@ -65,7 +72,7 @@ public final class CacheLeases: Sendable {
 
     /// Lets go of every lease.
     public func releaseAll() {
-        let descriptors = held.withLock { held -> [Int32] in
+        let descriptors = withHeld { held -> [Int32] in
             defer { held = [:] }
             return Array(held.values)
         }

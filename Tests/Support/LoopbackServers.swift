@@ -50,7 +50,9 @@ package final class TemporaryDirectory: Sendable {
 ///   stderr is appended to `stderrPath`;
 /// - every other descriptor is closed (`posix_spawn_file_actions_addclosefrom_np`, looked up
 ///   at run time; our own descriptors are close-on-exec anyway);
-/// - the environment is exactly `environment`.
+/// - the environment is exactly `environment`, plus this process's sanitizer options
+///   (`ASAN_OPTIONS`, `TSAN_OPTIONS`, …) where `environment` does not set them, so a
+///   sanitized hld a test starts runs as scripts/sanitize configured the run.
 package final class ChildProcess: Sendable {
     package enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
@@ -115,6 +117,10 @@ package final class ChildProcess: Sendable {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        var environment = environment
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"] where environment[name] == nil {
+            environment[name] = ProcessInfo.processInfo.environment[name]
+        }
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             argv.forEach { free($0) }
