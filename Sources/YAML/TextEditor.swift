@@ -87,9 +87,7 @@ public struct TextEditor: Sendable {
         self.document = document
         // The whole file must read as hld reads it (strict JSON, no duplicate keys); an
         // empty file is a new one, JSON too.
-        if !bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
-            _ = try DocumentReader(bytes: bytes, file: file, format: format).readAll()
-        }
+        _ = try Self.documents(bytes, file: file, format: format)
     }
 
     public init(text: String, file: String? = nil, format: SourceFormat = .yaml, document: Int = 0) throws(YAMLError) {
